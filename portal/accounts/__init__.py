@@ -1,0 +1,1 @@
+"""Users, roles, departments, API tokens, login and permissions."""

@@ -1,0 +1,11 @@
+"""JSON shapes of users and departments."""
+
+
+def department_json(d) -> dict:
+    return {"id": d.id, "code": d.code, "name": d.name, "active": d.active}
+
+
+def user_json(u) -> dict:
+    return {"id": u.id, "username": u.username, "name": u.display_name, "role": u.role,
+            "department": u.department_code, "active": u.active, "email": u.email,
+            "expires": u.expires_on.isoformat() if u.expires_on else None}

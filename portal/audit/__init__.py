@@ -1,0 +1,1 @@
+"""Clauses, audit programme, audits, findings, corrective actions."""

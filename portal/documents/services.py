@@ -1,0 +1,271 @@
+"""Document-control rules: registering documents and taking revisions to release."""
+
+from sqlalchemy import select
+
+from portal import clock, storage
+from portal.accounts import services as accounts
+from portal.accounts.permissions import AUTHOR, MANAGE_DOCUMENTS, is_controller, require_role
+from portal.audit.clauses import validate_clause_refs
+from portal.documents import form_schema
+from portal.documents.labels import format_label, next_label
+from portal.documents.models import (CONFIDENTIALITY, DOC_TYPES, OPEN_STATES, Document, Revision)
+from portal.errors import Conflict, NotAllowed, ValidationFailed
+from portal.extensions import db
+from portal.numbering import validate_pattern
+from portal.search.outbox import enqueue
+from portal.security.html import html_to_text, sanitize_html
+from portal.trail import services as trail
+from portal.validation import Fields
+
+MAX_BODY = 5_000_000
+
+
+def document_state(doc: Document) -> dict:
+    """The fields of a document the trail records before and after a change."""
+    return {"code": doc.code, "title": doc.title, "doc_type": doc.doc_type,
+            "department": doc.department.code if doc.department else None,
+            "clauses": list(doc.clauses or []), "confidentiality": doc.confidentiality,
+            "review_period_months": doc.review_period_months, "status": doc.status,
+            "numbering_pattern": doc.numbering_pattern, "retention_years": doc.retention_years,
+            "parts": doc.parts, "distribution": doc.distribution,
+            "external_source": doc.external_source, "external_edition": doc.external_edition,
+            "received_on": doc.received_on, "applicability": doc.applicability}
+
+
+def _document_fields(f: Fields, creating: bool) -> dict:
+    values = {
+        "title": f.text("title", 300, required=creating),
+        "confidentiality": f.choice("confidentiality", CONFIDENTIALITY),
+        "review_period_months": f.integer("review_period_months", 1, 120),
+        "clauses": f.string_list("clauses", 100, 100),
+        "numbering_pattern": f.text("numbering_pattern", 200),
+        "retention_years": f.integer("retention_years", 0, 100),
+        "parts": f.string_list("parts", 10, 50),
+        "distribution": f.string_list("distribution", 200, 64),
+        "external_source": f.text("external_source", 200),
+        "external_edition": f.text("external_edition", 100),
+        "received_on": f.day("received_on"),
+        "applicability": f.text("applicability", 2000),
+    }
+    if creating:
+        values["code"] = f.text("code", 100, required=True)
+        values["doc_type"] = f.choice("doc_type", DOC_TYPES, required=True)
+        values["department"] = f.text("department", 32, required=True)
+    elif "department" in f.data:
+        values["department"] = f.text("department", 32, required=True)
+    if values.get("code") and any(ch in values["code"] for ch in "\r\n\t"):
+        f.fail("code", "no line breaks or tabs")
+    f.done("Invalid document.")
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _apply_document_values(doc: Document, values: dict) -> None:
+    if "department" in values:
+        doc.department = accounts.department_by_code(values.pop("department"))
+    if "clauses" in values:
+        doc.clauses = validate_clause_refs(values.pop("clauses"))
+    if "distribution" in values:
+        from portal.documents.distribution import resolve_holder
+
+        for name in values["distribution"]:
+            resolve_holder(name, doc)
+        values["distribution"] = list(dict.fromkeys(values["distribution"]))
+    if values.get("numbering_pattern"):
+        validate_pattern(values["numbering_pattern"])
+    for key, value in values.items():
+        setattr(doc, key, value)
+
+
+def create_document(actor, data: dict) -> Document:
+    """Register a controlled document (controllers and admins); codes are unique."""
+    require_role(actor, MANAGE_DOCUMENTS, "register documents")
+    values = _document_fields(Fields(data), creating=True)
+    if db.session.execute(select(Document.id).where(Document.code == values["code"])).first():
+        raise Conflict(f"Document code {values['code']} already exists.", code="duplicate_code")
+    doc = Document(created_by=actor, clauses=[], status="draft")
+    _apply_document_values(doc, values)
+    if doc.doc_type == "form" and not doc.numbering_pattern:
+        doc.numbering_pattern = "{code}-{yyyy}{mm}-{seq:4}"
+    db.session.add(doc)
+    db.session.flush()
+    trail.record(actor, "document.create", "document", doc.id, None, document_state(doc))
+    enqueue("document", doc.id)
+    db.session.commit()
+    return doc
+
+
+def update_document(actor, doc: Document, data: dict) -> Document:
+    """Change a document's metadata (not its code, type or content)."""
+    require_role(actor, MANAGE_DOCUMENTS, "edit documents")
+    if doc.status == "obsolete":
+        raise Conflict("An obsolete document cannot be changed.", code="document_obsolete")
+    unknown = set(data or {}) - {"title", "confidentiality", "review_period_months", "clauses",
+                                 "numbering_pattern", "retention_years", "department", "parts",
+                                 "distribution", "external_source", "external_edition",
+                                 "received_on", "applicability"}
+    if unknown:
+        raise ValidationFailed("Unknown or unchangeable fields.",
+                               fields={k: "cannot be changed here" for k in unknown})
+    before = document_state(doc)
+    _apply_document_values(doc, _document_fields(Fields(data), creating=False))
+    trail.record(actor, "document.update", "document", doc.id, before, document_state(doc))
+    enqueue("document", doc.id)
+    db.session.commit()
+    return doc
+
+
+def revision_state(rev: Revision) -> dict:
+    return {"label": rev.label, "state": rev.state, "change_level": rev.change_level,
+            "change_summary": rev.change_summary, "change_reason": rev.change_reason,
+            "effective_date": rev.effective_date, "source_sha256": rev.source_sha256,
+            "text_chars": len(rev.text or "")}
+
+
+def _content_values(doc: Document, f: Fields, upload, creating: bool) -> dict:
+    values = {"change_summary": f.text("change_summary", 2000, required=creating),
+              "change_reason": f.text("change_reason", 2000)}
+    if creating or "change_level" in f.data:
+        values["change_level"] = f.choice("change_level", ("minor", "major"), default="minor")
+    body = f.text("body_html", MAX_BODY)
+    f.done("Invalid revision.")
+    if upload is not None:
+        values.update(_body_from_docx(*upload))
+    elif body is not None:
+        values["body_html"] = sanitize_html(body)
+        values["text"] = html_to_text(values["body_html"])
+    if f.data.get("fields") is not None:
+        values["fields"] = form_schema.validate_fields(f.data["fields"])
+    if f.data.get("steps") is not None:
+        values["steps"] = form_schema.validate_steps(f.data["steps"])
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _body_from_docx(data: bytes, filename: str) -> dict:
+    """Check an uploaded .docx, keep the original by hash, and convert it to HTML."""
+    from portal.documents.docx_import import docx_to_html
+    from portal.security.attachments import domain_error
+    from portal.security.uploads import UploadRejected, check_docx
+
+    try:
+        check_docx(data, filename, max_bytes=_max_upload())
+    except UploadRejected as exc:
+        raise domain_error(exc) from exc
+    try:
+        html = sanitize_html(docx_to_html(data))
+    except Exception as exc:  # python-docx raises many types on malformed XML parts
+        raise ValidationFailed(f"The .docx could not be read: {type(exc).__name__}.",
+                               code="corrupt_docx") from exc
+    return {"body_html": html, "text": html_to_text(html), "source_sha256": storage.store_bytes(data),
+            "source_filename": filename[-255:]}
+
+
+def _max_upload() -> int:
+    from flask import current_app
+
+    return current_app.config["MAX_UPLOAD_BYTES"]
+
+
+def _latest_label(doc: Document) -> tuple[str, int] | None:
+    revs = [r for r in doc.revisions]
+    if not revs:
+        return None
+    last = max(revs, key=lambda r: (r.edition, r.modification))
+    return last.edition, last.modification
+
+
+def start_revision(actor, doc: Document, data: dict, upload=None) -> Revision:
+    """Open a new draft revision; its author is the actor."""
+    require_role(actor, AUTHOR, "write revisions")
+    if doc.status == "obsolete":
+        raise Conflict("The document is obsolete.", code="document_obsolete")
+    if any(r.state in OPEN_STATES for r in doc.revisions):
+        raise Conflict("This document already has an unreleased revision.", code="open_revision_exists")
+    first = not doc.revisions
+    f = Fields(data)
+    values = _content_values(doc, f, upload, creating=True)
+    if not first and not values.get("change_reason"):
+        raise ValidationFailed("A change reason is required after the first revision.",
+                               fields={"change_reason": "required after the first revision"})
+    edition, modification = next_label(_latest_label(doc), values["change_level"])
+    rev = Revision(document=doc, author=actor, edition=edition, modification=modification,
+                   label=format_label(edition, modification), state="draft")
+    _inherit_from_current(doc, rev, values)
+    for key, value in values.items():
+        setattr(rev, key, value)
+    if first:
+        rev.change_level = "major"
+    db.session.add(rev)
+    db.session.flush()
+    trail.record(actor, "revision.create", "revision", rev.id, None, revision_state(rev))
+    enqueue("revision", rev.id)
+    db.session.commit()
+    return rev
+
+
+def _inherit_from_current(doc: Document, rev: Revision, values: dict) -> None:
+    """A new revision starts as a copy of the one in force; the draft then changes it."""
+    base = doc.current_revision
+    if base is None:
+        return
+    if "body_html" not in values:
+        rev.body_html, rev.text = base.body_html, base.text
+    if "fields" not in values:
+        rev.fields = base.fields
+    if "steps" not in values:
+        rev.steps = base.steps
+    rev.template_sha256 = base.template_sha256
+
+
+def can_edit_revision(user, rev: Revision) -> bool:
+    return user is not None and (user.id == rev.author_id or is_controller(user))
+
+
+def update_revision(actor, rev: Revision, data: dict, upload=None) -> Revision:
+    """Edit a draft (its author or a controller); anything past draft is frozen."""
+    if rev.state != "draft":
+        raise Conflict("Only a draft revision can be edited.", code="not_draft")
+    if not can_edit_revision(actor, rev):
+        raise NotAllowed("Only the author or a document controller may edit this draft.")
+    f = Fields(data)
+    values = _content_values(rev.document, f, upload, creating=False)
+    before = revision_state(rev)
+    if "change_level" in values and len(rev.document.revisions) > 1:
+        earlier = [r for r in rev.document.revisions if r.id != rev.id]
+        prev = max(((r.edition, r.modification) for r in earlier))
+        rev.edition, rev.modification = next_label(prev, values["change_level"])
+        rev.label = format_label(rev.edition, rev.modification)
+    elif "change_level" in values:
+        values.pop("change_level")
+    for key, value in values.items():
+        setattr(rev, key, value)
+    if len(rev.document.revisions) > 1 and not rev.change_reason:
+        raise ValidationFailed("A change reason is required after the first revision.",
+                               fields={"change_reason": "required after the first revision"})
+    rev.updated_at = clock.now()
+    trail.record(actor, "revision.update", "revision", rev.id, before, revision_state(rev))
+    enqueue("revision", rev.id)
+    db.session.commit()
+    return rev
+
+
+def set_form_template(actor, rev: Revision, data: bytes, filename: str) -> Revision:
+    """Give a draft form revision its paper layout: a .docx with {{field}} placeholders."""
+    from portal.security.attachments import domain_error
+    from portal.security.uploads import UploadRejected, check_docx
+
+    if rev.state != "draft":
+        raise Conflict("Only a draft revision can be edited.", code="not_draft")
+    if not can_edit_revision(actor, rev):
+        raise NotAllowed("Only the author or a document controller may edit this draft.")
+    if rev.document.doc_type != "form":
+        raise ValidationFailed("Only forms have a Word layout.", code="not_a_form")
+    try:
+        check_docx(data, filename, max_bytes=_max_upload())
+    except UploadRejected as exc:
+        raise domain_error(exc) from exc
+    before = revision_state(rev)
+    rev.template_sha256 = storage.store_bytes(data)
+    trail.record(actor, "revision.template", "revision", rev.id, before,
+                 {**revision_state(rev), "template_sha256": rev.template_sha256})
+    db.session.commit()
+    return rev

@@ -1,0 +1,9 @@
+"""Imports every model module so metadata (and Alembic) sees all tables."""
+from portal.accounts.models import ApiToken, Department, User  # noqa: F401
+from portal.audit.models import Clause  # noqa: F401
+from portal.documents.models import ControlledCopy, Document, PeriodicReview, Revision, Signature  # noqa: F401
+from portal.notifications.models import Notification  # noqa: F401
+from portal.search.models import Evidence, SearchOutbox  # noqa: F401
+from portal.trail.models import TrailEntry, TrailHead  # noqa: F401
+from portal.numbering import NumberCounter  # noqa: F401
+from portal.records.models import Attachment, Record, RecordCorrection  # noqa: F401

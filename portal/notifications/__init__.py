@@ -1,0 +1,1 @@
+"""The in-portal inbox and e-mail notifications."""

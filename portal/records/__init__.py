@@ -1,0 +1,1 @@
+"""Forms, numbering, records, registers and retention."""

@@ -1,0 +1,1 @@
+"""Full-text search: Whoosh schema, Chinese analyzer, indexer, queries."""

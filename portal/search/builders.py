@@ -1,0 +1,164 @@
+"""Index documents built from ORM objects: one dict per revision or record.
+
+Also the permission fields (see schema.py) mirroring documents.queries and
+records.queries, and the registry the indexer uses to load and build by kind.
+"""
+from datetime import date, datetime, time
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from portal import clock
+from portal.documents.models import HISTORIC_STATES, Document, Revision
+from portal.records.models import Record
+from portal.search.schema import EXCERPT_CHARS, OPEN_END, clause_terms, yyyymmdd
+
+
+def _parties(rev: Revision) -> set[int]:
+    """The author and every assigned signer of one revision."""
+    return {rev.author_id} | {s.signer_id for s in rev.signatures}
+
+
+def _doc_audience(doc: Document) -> set[str]:
+    """Who may view the document (can_view_document), besides controllers."""
+    if doc.confidentiality != "confidential":
+        return {"all"}
+    users = set().union(*(_parties(r) for r in doc.revisions)) if doc.revisions else set()
+    return {f"dept:{doc.department_id}"} | {f"user:{u}" for u in users}
+
+
+def _local_datetime(value) -> datetime | None:
+    """A naive local datetime for the DATETIME field (dates at local midnight)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return clock.local(value).replace(tzinfo=None)
+    if isinstance(value, date):
+        return datetime.combine(value, time())
+    return None
+
+
+def _clean(fields: dict) -> dict:
+    """Whoosh refuses None values: leave those fields out."""
+    return {k: v for k, v in fields.items() if v is not None and v != ""}
+
+
+def _join(*texts) -> str:
+    return "\n".join(t for t in texts if t)
+
+
+def revision_fields(rev: Revision) -> dict:
+    """The index document of one revision of a controlled document."""
+    doc = rev.document
+    current = rev.state == "effective"
+    if rev.state in HISTORIC_STATES:
+        audience = _doc_audience(doc)
+    else:  # drafts and withdrawn revisions: only their parties (and controllers)
+        audience = {f"user:{u}" for u in _parties(rev)}
+    tour = (current and doc.status == "effective" and doc.confidentiality != "confidential")
+    field_labels = " ".join(str(f.get("label", "")) for f in rev.fields or [])
+    step_names = " ".join(str(s.get("name", "")) for s in rev.steps or [])
+    body = _join(rev.text, field_labels, step_names, rev.change_summary)
+    return _clean({
+        "key": f"revision:{rev.id}", "kind": "document", "obj_id": rev.id, "doc_id": doc.id,
+        "ref": doc.code, "ref_exact": doc.code.lower(), "title": doc.title,
+        "body": body, "excerpt": (rev.text or body)[:EXCERPT_CHARS],
+        "spell": _join(doc.title, doc.code, body),
+        "department": doc.department.code if doc.department else None,
+        "clauses": ",".join(clause_terms(doc.clauses)), "clause_refs": list(doc.clauses or []),
+        "form": doc.code.lower() if doc.doc_type == "form" else None,
+        "doc_type": doc.doc_type, "state": rev.state, "rank": 0 if current else 1,
+        "revision_label": rev.label,
+        "effective_from": yyyymmdd(rev.effective_date) if rev.state in HISTORIC_STATES else 0,
+        "effective_to": yyyymmdd(rev.ended_on) or OPEN_END,
+        "date": _local_datetime(rev.effective_date or rev.created_at),
+        "confidentiality": doc.confidentiality,
+        "audience": " ".join(sorted(audience | {"controllers"})),
+        "tour": "yes" if tour else "no",
+    })
+
+
+def _value_text(field: dict, value) -> str:
+    """A field value as searchable text (tables: one line per row)."""
+    if value is None:
+        return ""
+    if field.get("type") == "checkbox" or isinstance(value, bool):
+        return "是" if value else "否"
+    if field.get("type") == "table" and isinstance(value, list):
+        columns = field.get("columns") or []
+        return "\n".join(_data_text(columns, row) for row in value if isinstance(row, dict))
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+def _data_text(fields: list[dict], data: dict) -> str:
+    """'label: value' lines for every filled field, in the form's order."""
+    known = {f.get("name") for f in fields}
+    lines = [f"{f.get('label', f.get('name'))}: {_value_text(f, data.get(f.get('name')))}"
+             for f in fields if data.get(f.get("name")) not in (None, "", [])]
+    # Values of fields the revision no longer defines are still evidence.
+    lines += [f"{k}: {v}" for k, v in data.items() if k not in known and v not in (None, "", [])]
+    return "\n".join(lines)
+
+
+def record_fields(rec: Record) -> dict:
+    """The index document of one record: number, form, every value, attachment names."""
+    form = rec.form
+    fields = (rec.revision.fields if rec.revision else None) or []
+    data_text = _data_text(fields, rec.data or {})
+    files = " ".join(a.filename for a in rec.attachments)
+    body = _join(data_text, files, rec.void_reason)
+    audience = {"all"} if form.confidentiality != "confidential" else {f"dept:{form.department_id}"}
+    tour = form.status == "effective" and form.confidentiality != "confidential"
+    return _clean({
+        "key": f"record:{rec.id}", "kind": "record", "obj_id": rec.id, "doc_id": form.id,
+        "ref": rec.number, "ref_exact": rec.number.lower(), "title": form.title,
+        "body": body, "excerpt": body[:EXCERPT_CHARS], "spell": _join(form.title, body),
+        "department": rec.department.code if rec.department else None,
+        "clauses": ",".join(clause_terms(form.clauses)), "clause_refs": list(form.clauses or []),
+        "form": form.code.lower(), "doc_type": "record", "state": rec.status,
+        "rank": 0 if rec.status in ("open", "closed") else 1,
+        "revision_label": rec.revision_label,
+        "date": _local_datetime(rec.created_at), "confidentiality": form.confidentiality,
+        # Like records.queries: confidential forms' records for their department only.
+        "audience": " ".join(sorted(audience | {"controllers"})),
+        "tour": "yes" if tour else "no",
+    })
+
+
+def _revision_options():
+    return (selectinload(Revision.signatures),
+            selectinload(Revision.document).selectinload(Document.department),
+            selectinload(Revision.document).selectinload(Document.revisions)
+            .selectinload(Revision.signatures))
+
+
+def _record_options():
+    return (selectinload(Record.form), selectinload(Record.revision),
+            selectinload(Record.department), selectinload(Record.attachments))
+
+
+# kind in the outbox → (model, key prefix, fields builder, loader options)
+BUILDERS = {
+    "revision": (Revision, "revision", revision_fields, _revision_options),
+    "record": (Record, "record", record_fields, _record_options),
+}
+
+
+def expand(session, kind: str, object_id: int) -> list[tuple[str, int]]:
+    """The (builder kind, id) pairs an outbox row asks to refresh.
+
+    "document" → every revision and, for forms, every record (title, department,
+    confidentiality and status live on the document). A revision of a confidential
+    document → all its revisions: a new party may now see the older ones.
+    """
+    if kind == "document":
+        revs = session.execute(select(Revision.id).where(Revision.document_id == object_id)).scalars()
+        recs = session.execute(select(Record.id).where(Record.form_id == object_id)).scalars()
+        return [("revision", r) for r in revs] + [("record", r) for r in recs]
+    if kind == "revision":
+        rev = session.get(Revision, object_id)
+        if rev is not None and rev.document.confidentiality == "confidential":
+            return [("revision", r.id) for r in rev.document.revisions]
+    return [(kind, object_id)]

@@ -1,0 +1,262 @@
+"""Searching for a user: permissions and filters inside the query, then paging.
+
+Everything the caller may not see is removed by a Whoosh *filter* before results
+are collected, so totals, facet counts and "did you mean" never count hidden items.
+"""
+import html
+import re
+from datetime import date, datetime, time
+
+from whoosh import query as wq
+from whoosh import sorting
+from whoosh.highlight import ContextFragmenter, Formatter, highlight
+
+from portal.accounts.permissions import is_controller
+from portal.documents.models import HISTORIC_STATES, REVISION_STATES
+from portal.records.models import RECORD_STATUSES
+from portal.search.analyzer import (ANALYZER, SearchSyntaxError, check_text, normalize_word,
+                                    parse_query)
+from portal.search.index import get_searcher
+from portal.search.schema import clause_term, yyyymmdd
+
+SEARCH_KINDS = ("document", "record", "finding", "action")
+STATES = tuple(dict.fromkeys(REVISION_STATES + RECORD_STATUSES))
+FACETS = ("kind", "department", "state")
+MAX_PER_PAGE = 100
+MAX_FILTER_CHARS = 200
+SNIPPET_WINDOW = 1200
+
+
+def search(user, q=None, kind=None, department=None, clause=None, form=None, state=None,
+           as_of=None, date_from=None, date_to=None, sort="relevance", page=1, per_page=20,
+           **unknown) -> dict:
+    """Search what `user` may see; the contract's shape plus per_page and suggestions.
+
+    `q`: words (all must occur), "phrases", OR, NOT, parentheses; at most 1,000
+    characters (longer is a SearchSyntaxError, not silently cut). An empty `q` with
+    filters lists everything matching, newest first; with no filters it is an empty
+    result. By default documents are searched in their effective revision and records
+    in any state but disposed; `state="any"` adds superseded/obsolete revisions (and
+    drafts the caller takes part in); `as_of` gives the revisions effective that day
+    and records created by then. Bad input raises SearchSyntaxError (HTTP 400).
+    """
+    if unknown:
+        raise SearchSyntaxError(f"Unknown search filter: {', '.join(sorted(unknown))}.",
+                                code="unknown_filter")
+    page = _number(page, "page", 1, 10**9)
+    per_page = min(_number(per_page, "per_page", 1, 10**9), MAX_PER_PAGE)
+    sort = _one_of(sort or "relevance", ("relevance", "date"), "sort")
+    q = check_text(q)  # bytes decoded, control characters gone, length checked
+    parsed = parse_query(q)
+    as_of_day = _day(as_of, "as_of")
+    state = _one_of(state, ("any",) + STATES, "state") if state else None
+    filters = _filters(kind, department, clause, form, date_from, date_to)
+    permitted = _permission(user)
+    browsing_nothing = parsed.query is None and not (filters or state or as_of_day)
+    if browsing_nothing or permitted is False:
+        return _result(0, page, per_page, [], {}, [])
+    parts = [p for p in (permitted, _state_filter(state, as_of_day)) if p is not None] + filters
+    allowed = wq.And(parts) if len(parts) > 1 else parts[0] if parts else None
+    searcher = get_searcher()
+    results = searcher.search(
+        parsed.query or wq.Every(), filter=allowed,
+        limit=max(1, min(page * per_page, searcher.doc_count())),
+        sortedby=_order("date" if parsed.query is None else sort),
+        groupedby={name: sorting.FieldFacet(name, maptype=sorting.Count) for name in FACETS})
+    total = len(results)
+    start = (page - 1) * per_page
+    hits = [_hit(h, parsed.terms) for h in results[start:start + per_page]] if start < total else []
+    facets = {name: _counts(results.groups(name)) for name in FACETS}
+    suggestions = _suggest(searcher, parsed, q, allowed) if total == 0 and parsed.words else []
+    return _result(total, page, per_page, hits, facets, suggestions)
+
+
+def _result(total, page, per_page, hits, facets, suggestions) -> dict:
+    facets = {name: facets.get(name, {}) for name in FACETS}
+    return {"total": total, "page": page, "per_page": per_page, "hits": hits,
+            "facets": facets, "suggestions": suggestions}
+
+
+def _counts(groups: dict) -> dict:
+    return {k: v for k, v in sorted(groups.items(), key=lambda kv: (-kv[1], str(kv[0]))) if k}
+
+
+def _number(value, name: str, low: int, high: int) -> int:
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SearchSyntaxError(f"{name} must be a whole number from {low}.", code=f"bad_{name}")
+    return value
+
+
+def _text(value, name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > MAX_FILTER_CHARS or "\x00" in value:
+        raise SearchSyntaxError(f"Invalid value for {name}.", code=f"bad_{name}")
+    return value.strip() or None
+
+
+def _one_of(value, allowed: tuple, name: str) -> str:
+    if value not in allowed:
+        raise SearchSyntaxError(f"{name} must be one of: {', '.join(allowed)}.", code=f"bad_{name}")
+    return value
+
+
+def _day(value, name: str) -> date | None:
+    if value is None or value == "" or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value or None
+    try:
+        return date.fromisoformat(_text(value, name))
+    except (TypeError, ValueError):
+        raise SearchSyntaxError(f"{name} must be a date YYYY-MM-DD.", code=f"bad_{name}") from None
+
+
+def _values(value, name: str) -> list[str]:
+    text = _text(value, name)
+    return [v.strip() for v in text.split(",") if v.strip()] if text else []
+
+
+def _any_of(field: str, values: list[str]):
+    terms = [wq.Term(field, v) for v in dict.fromkeys(values)]
+    return terms[0] if len(terms) == 1 else wq.Or(terms)
+
+
+def _filters(kind, department, clause, form, date_from, date_to) -> list:
+    """Explicit filters as Whoosh queries (the implicit state rule is separate)."""
+    out = []
+    kinds = [_one_of(k, SEARCH_KINDS, "kind") for k in _values(kind, "kind")]
+    if kinds:
+        out.append(_any_of("kind", kinds))
+    departments = _values(department, "department")
+    if departments:
+        out.append(_any_of("department", departments + [d.upper() for d in departments]))
+    if _text(clause, "clause"):
+        out.append(wq.Term("clauses", clause_term(clause)))
+    if _text(form, "form"):
+        out.append(wq.Term("form", form.strip().lower()))
+    low, high = _day(date_from, "date_from"), _day(date_to, "date_to")
+    if low or high:
+        if low and high and low > high:
+            raise SearchSyntaxError("date_from is after date_to.", code="bad_date_range")
+        out.append(wq.DateRange("date", datetime.combine(low, time.min) if low else None,
+                                datetime.combine(high, time.max) if high else None))
+    return out
+
+
+def _state_filter(state, as_of: date | None):
+    """Which versions count: effective revisions and live records unless asked otherwise."""
+    is_doc = wq.Term("kind", "document")
+    if as_of:
+        day = yyyymmdd(as_of)
+        docs = wq.And([is_doc, _any_of("state", list(HISTORIC_STATES)),
+                       wq.NumericRange("effective_from", 1, day),
+                       wq.NumericRange("effective_to", day, None, startexcl=True)])
+        others = wq.And([wq.Not(is_doc), wq.DateRange("date", None, datetime.combine(as_of, time.max))])
+        base = wq.Or([docs, others])
+        if state == "any":
+            return base
+        return wq.And([base, wq.Term("state", state) if state else wq.Not(wq.Term("state", "disposed"))])
+    if state == "any":
+        return None
+    if state:
+        return wq.Term("state", state)
+    return wq.Or([wq.And([is_doc, wq.Term("state", "effective")]),
+                  wq.And([wq.Not(is_doc), wq.Not(wq.Term("state", "disposed"))])])
+
+
+def _permission(user):
+    """The audience filter for `user`: None for everything, False for nothing."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_read_only:
+        return wq.Term("tour", "yes")
+    if is_controller(user):
+        return None
+    audience = ["all", f"user:{user.id}"]
+    if user.department_id:
+        audience.append(f"dept:{user.department_id}")
+    return _any_of("audience", audience)
+
+
+def _order(sort: str):
+    """Relevance puts current versions first, then score; date is newest first."""
+    first = sorting.FieldFacet("rank") if sort == "relevance" else sorting.FieldFacet("date", reverse=True)
+    return sorting.MultiFacet([first, sorting.ScoreFacet()])
+
+
+def _hit(hit, terms: set) -> dict:
+    stored = hit.fields()
+    key = hit.score
+    score = -key[-1] if isinstance(key, tuple) else key  # the sort key ends with -score
+    day = stored.get("date")
+    return {"kind": stored.get("kind"), "id": stored.get("obj_id"), "doc_id": stored.get("doc_id"),
+            "title": stored.get("title", ""), "ref": stored.get("ref", ""),
+            "revision": stored.get("revision_label"), "state": stored.get("state"),
+            "date": day.date().isoformat() if day else None,
+            "score": round(float(score), 4) if score is not None else None,
+            "snippet": snippet(stored.get("excerpt", ""), terms)}
+
+
+class MarkFormatter(Formatter):
+    """HTML-escaped text with matches in <mark>; overlapping bigram matches merge."""
+
+    between = " … "
+
+    def format_fragment(self, fragment, replace=False):
+        text, index, out = fragment.text, fragment.startchar, []
+        spans = sorted((t.startchar, t.endchar) for t in fragment.matches if t.startchar is not None)
+        merged: list[list[int]] = []
+        for s, e in spans:
+            if merged and s <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], e)
+            else:
+                merged.append([s, e])
+        out.append("…" if index > 0 else "")
+        for s, e in merged:
+            s = max(s, index)
+            if e > s:
+                out.append(html.escape(text[index:s]) + "<mark>" + html.escape(text[s:e]) + "</mark>")
+                index = e
+        out.append(html.escape(text[index:fragment.endchar]))
+        return "".join(out) + ("…" if fragment.endchar < len(text) else "")
+
+
+def snippet(text: str, terms: set, length: int = 160) -> str:
+    """Up to two fragments of `text` around the query terms, or its escaped beginning."""
+    if not text:
+        return ""
+    if terms:
+        lower = text.lower()
+        found = [i for i in (lower.find(t) for t in terms) if i >= 0]
+        start = max(0, min(found) - 200) if found else 0
+        window = text[start:start + SNIPPET_WINDOW] if found else text
+        marked = highlight(window, terms, ANALYZER, ContextFragmenter(maxchars=length, surround=40),
+                           MarkFormatter(), top=2, minscore=1, mode="index")
+        if marked:
+            return ("…" if start and not marked.startswith("…") else "") + marked
+    return html.escape(text[:length]) + ("…" if len(text) > length else "")
+
+
+def _suggest(searcher, parsed, q: str, allowed) -> list[str]:
+    """'Did you mean': Latin words without hits replaced by the nearest indexed word.
+
+    Offered only if the corrected query finds something *this caller* may see, so a
+    suggestion never reveals words of hidden documents.
+    """
+    reader, corrector, fixed = searcher.reader(), searcher.corrector("spell"), q
+    for word in parsed.words:
+        lower = word.lower()
+        if not (lower.isascii() and lower.isalpha() and len(lower) >= 3):
+            continue
+        if any(reader.doc_frequency(f, normalize_word(lower)) for f in ("ref", "title", "body")):
+            continue
+        found = corrector.suggest(lower, limit=1, maxdist=2, prefix=1)
+        if found:
+            fixed = re.sub(rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])", found[0], fixed, count=1)
+    if fixed == q:
+        return []
+    check = parse_query(fixed).query
+    if check is None or searcher.search(check, filter=allowed, limit=1).is_empty():
+        return []
+    return [fixed]

@@ -1,0 +1,107 @@
+"""Checks an uploaded .docx before anything parses it: size, type, structure, zip bombs."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+import zlib
+
+DOCX_REQUIRED_MEMBERS = ("[Content_Types].xml", "word/document.xml")
+MAX_MEMBERS = 2000
+# Parts smaller than this cannot amplify into anything harmful, and small repetitive XML
+# parts (empty table rows, list definitions) legitimately compress very well.
+RATIO_EXEMPT_BYTES = 1024 * 1024
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_CHUNK = 64 * 1024
+# Errors zipfile/zlib raise for damaged, truncated, encrypted or exotic archives.
+_CORRUPTION_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
+                      RuntimeError, NotImplementedError)
+
+
+class UploadRejected(Exception):
+    """An upload the portal refuses; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, code: str, message: str, status: int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+def _too_large(limit: int) -> UploadRejected:
+    return UploadRejected("file_too_large", f"The file is larger than {limit} bytes.", 413)
+
+
+def _not_a_docx(detail: str) -> UploadRejected:
+    return UploadRejected("not_a_docx", f"The file is not a Word .docx document: {detail}.", 415)
+
+
+def _corrupt(detail: str) -> UploadRejected:
+    return UploadRejected("corrupt_docx", f"The .docx file is damaged: {detail}.", 422)
+
+
+def _zip_bomb(detail: str) -> UploadRejected:
+    return UploadRejected("zip_bomb", f"The .docx file expands too much: {detail}.", 422)
+
+
+def check_docx(data: bytes, filename: str, max_bytes: int = 10 * 1024 * 1024,
+               max_uncompressed: int = 100 * 1024 * 1024, max_ratio: int = 200) -> None:
+    """Raise :class:`UploadRejected` unless ``data`` is a plausible, safe .docx file.
+
+    Declared sizes in the zip directory are checked first without extracting; every
+    member is then stream-decompressed under a hard cap, because declared sizes can lie.
+    """
+    if len(data) > max_bytes:
+        raise _too_large(max_bytes)
+    if not (filename or "").strip().lower().endswith(".docx"):
+        raise UploadRejected("unsupported_file_type", "Only .docx files are accepted.", 415)
+    if not data.startswith(_ZIP_MAGIC):
+        raise _not_a_docx("it is not a zip archive")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            _check_declared(members, max_uncompressed, max_ratio)
+            _check_docx_parts(members)
+            _check_by_decompressing(archive, members, max_uncompressed, max_ratio)
+    except _CORRUPTION_ERRORS as exc:
+        raise _corrupt(str(exc) or type(exc).__name__) from exc
+
+
+def _check_docx_parts(members: list[zipfile.ZipInfo]) -> None:
+    names = {info.filename for info in members}
+    missing = [name for name in DOCX_REQUIRED_MEMBERS if name not in names]
+    if missing:
+        raise _not_a_docx("missing " + ", ".join(missing))
+
+
+def _check_declared(members: list[zipfile.ZipInfo], max_uncompressed: int,
+                    max_ratio: int) -> None:
+    if len(members) > MAX_MEMBERS:
+        raise _zip_bomb(f"more than {MAX_MEMBERS} parts")
+    if sum(info.file_size for info in members) > max_uncompressed:
+        raise _zip_bomb(f"more than {max_uncompressed} bytes uncompressed")
+    for info in members:
+        if _ratio(info.file_size, info.compress_size) > max_ratio:
+            raise _zip_bomb(f"{info.filename} is compressed more than {max_ratio}:1")
+
+
+def _check_by_decompressing(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo],
+                            max_uncompressed: int, max_ratio: int) -> None:
+    total = 0
+    for info in members:
+        produced = 0
+        # Reading to the end also makes zipfile verify each member's CRC.
+        with archive.open(info) as stream:
+            while chunk := stream.read(_CHUNK):
+                produced += len(chunk)
+                total += len(chunk)
+                if total > max_uncompressed:
+                    raise _zip_bomb(f"more than {max_uncompressed} bytes uncompressed")
+                if _ratio(produced, info.compress_size) > max_ratio:
+                    raise _zip_bomb(f"{info.filename} is compressed more than {max_ratio}:1")
+
+
+def _ratio(uncompressed: int, compressed: int) -> float:
+    if uncompressed <= RATIO_EXEMPT_BYTES:
+        return 0.0
+    return uncompressed / max(compressed, 1)

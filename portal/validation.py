@@ -1,0 +1,113 @@
+"""Small input checks shared by every service; they collect per-field messages."""
+from datetime import date
+
+import re
+
+from portal.errors import ValidationFailed
+
+# Characters XML (and so Word and Excel files) cannot hold: C0 controls other than tab,
+# line feed and carriage return, and the non-characters U+FFFE/U+FFFF.
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def has_illegal_chars(text: str) -> bool:
+    return bool(XML_ILLEGAL.search(text))
+
+
+def strip_illegal_chars(text: str) -> str:
+    return XML_ILLEGAL.sub("", text)
+
+
+class Fields:
+    """Collects field errors; `done()` raises them all at once as a 422."""
+
+    def __init__(self, data: dict | None):
+        if data is not None and not isinstance(data, dict):
+            raise ValidationFailed("Expected a JSON object.", code="not_an_object")
+        self.data = data or {}
+        self.errors: dict[str, str] = {}
+
+    def text(self, name: str, max_len: int, required: bool = False, default=None):
+        value = self.data.get(name, default)
+        if value is None or value == "":
+            if required:
+                self.errors[name] = "required"
+            return default if value is None else value
+        if not isinstance(value, str):
+            self.errors[name] = "must be a string"
+            return default
+        value = value.strip()
+        if has_illegal_chars(value):
+            self.errors[name] = "contains control characters"
+            return default
+        if required and not value:
+            self.errors[name] = "required"
+        elif len(value) > max_len:
+            self.errors[name] = f"at most {max_len} characters"
+        return value
+
+    def choice(self, name: str, allowed, required: bool = False, default=None):
+        value = self.data.get(name, default)
+        if value is None:
+            if required:
+                self.errors[name] = "required"
+            return default
+        if value not in allowed:
+            self.errors[name] = "one of " + ", ".join(allowed)
+            return default
+        return value
+
+    def integer(self, name: str, low: int, high: int, default=None):
+        value = self.data.get(name, default)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.errors[name] = "must be a whole number"
+            return default
+        if not low <= value <= high:
+            self.errors[name] = f"between {low} and {high}"
+            return default
+        return value
+
+    def day(self, name: str, required: bool = False):
+        value = self.data.get(name)
+        if value in (None, ""):
+            if required:
+                self.errors[name] = "required"
+            return None
+        parsed = parse_date(value)
+        if parsed is None:
+            self.errors[name] = "a date YYYY-MM-DD"
+        return parsed
+
+    def string_list(self, name: str, max_items: int, max_len: int, default=None):
+        value = self.data.get(name, default)
+        if value is None:
+            return default
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.errors[name] = "must be a list of strings"
+            return default
+        if len(value) > max_items or any(len(v) > max_len for v in value):
+            self.errors[name] = f"at most {max_items} items of {max_len} characters"
+            return default
+        return [v.strip() for v in value if v.strip()]
+
+    def fail(self, name: str, message: str) -> None:
+        self.errors[name] = message
+
+    def done(self, message: str = "Some fields are invalid.") -> None:
+        if self.errors:
+            detail = "; ".join(f"{k}: {v}" for k, v in self.errors.items())
+            raise ValidationFailed(f"{message} {detail}", fields=dict(self.errors))
+
+
+def parse_date(value) -> date | None:
+    """A YYYY-MM-DD string (or a date) as a date; None when it is not one."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or len(value) != 10:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None

@@ -1,0 +1,104 @@
+"""Fixtures: an app on a fresh database per test (SQLite by default, PostgreSQL when
+PORTAL_TEST_DATABASE_URL is set), a browser client, a CLI runner and an API helper."""
+import os
+import shutil
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from portal import clock, create_app
+from portal.config import TestingConfig
+from portal.extensions import db
+
+PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
+
+
+def _migrate(url: str, instance: str) -> None:
+    from portal.cli import init_database
+
+    app = create_app(TestingConfig(url, instance))
+    with app.app_context():
+        init_database()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory):
+    """Migrated once per session: a SQLite file to copy, or the PostgreSQL schema."""
+    instance = str(tmp_path_factory.mktemp("template"))
+    if PG_URL:
+        engine = create_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+        _migrate(PG_URL, instance)
+        return PG_URL
+    path = os.path.join(instance, "template.db")
+    _migrate(f"sqlite:///{path}", instance)
+    return path
+
+
+def _fresh_database(template: str, tmp_path) -> str:
+    if PG_URL:
+        _empty_postgres()
+        return PG_URL
+    target = tmp_path / "portal.db"
+    shutil.copy(template, target)
+    return f"sqlite:///{target}"
+
+
+_pg_engine = None
+
+
+def _empty_postgres() -> None:
+    """Delete every row but the migrations' and the clause catalogue's. DELETE with foreign
+    keys switched off for the transaction is ten times faster than TRUNCATE on small tables."""
+    global _pg_engine
+    _pg_engine = _pg_engine or create_engine(PG_URL, poolclass=NullPool)
+    with _pg_engine.begin() as conn:
+        tables = [r[0] for r in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname='public' "
+            "AND tablename NOT IN ('alembic_version', 'clause')"))]
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in tables:
+            conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture
+def app(database_template, tmp_path):
+    url = _fresh_database(database_template, tmp_path)
+    application = create_app(TestingConfig(url, str(tmp_path / "instance")))
+    with application.app_context():
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+    clock.freeze(None)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def frozen(app):
+    """Pin the portal's clock; call frozen(datetime) to move it."""
+    def move(at: datetime):
+        clock.freeze(at if at.tzinfo else at.replace(tzinfo=timezone.utc))
+    yield move
+    clock.freeze(None)
+
+
+@pytest.fixture
+def f(app):
+    """Object factories (tests/factories.py) bound to the current app."""
+    from factories import Factories
+
+    return Factories(app)
