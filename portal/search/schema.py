@@ -13,8 +13,10 @@ from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from portal.search.analyzer import ANALYZER
 
-# Bump when fields change; like the analyzer version, a mismatch means a rebuild.
-SCHEMA_VERSION = "1"
+# Bump when fields or the on-disk layout change; like the analyzer version, a
+# mismatch means a rebuild. 2: segments are no longer compound files (a searcher
+# copied every compound segment into memory; see index.py).
+SCHEMA_VERSION = "2"
 KINDS = ("document", "record", "finding", "action", "run")
 EXCERPT_CHARS = 8000  # stored for snippets; the whole body is indexed
 OPEN_END = 99991231   # effective_to of a revision still in force

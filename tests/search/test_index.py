@@ -85,16 +85,16 @@ def test_health_counts_database_index_and_pending(f, doc, drain):
 def test_crash_before_the_index_commit_loses_nothing(f, doc, drain, monkeypatch):
     rev = doc("文件控制程序", "内容。")
     f.draft(rev.document, body="<p>第二版草稿</p>", reason="修订")
-    real = search_index.index_object
+    real = search_index.index_objects
 
     def dying(*args):
         raise Crash()
 
-    monkeypatch.setattr(search_index, "index_object", dying)
+    monkeypatch.setattr(search_index, "index_objects", dying)
     with pytest.raises(Crash):
         drain()
     assert pending() >= 1 and len(keys()) == 1
-    monkeypatch.setattr(search_index, "index_object", real)
+    monkeypatch.setattr(search_index, "index_objects", real)
     assert drain() >= 1
     assert pending() == 0 and len(keys()) == 2
 
