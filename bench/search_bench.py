@@ -572,18 +572,24 @@ def phase_query_local(ns) -> dict:
             pq = parse_query(params["q"])
             if pq.query is not None:
                 searcher.search(pq.query, filter=bare_filter(params), limit=20)
+        total_ms = []
         for label, params in queries:
-            ms = []
+            ms, tms = [], []
             for _ in range(reps):
                 t, c = time.perf_counter(), time.process_time()
                 pq = parse_query(params["q"])
                 res = searcher.search(pq.query, filter=bare_filter(params), limit=20) if pq.query else None
                 ms.append((time.perf_counter() - t) * 1000)
                 allcpu.append((time.process_time() - c) * 1000)
+                # what a results page also needs: the exact number of matches
+                n = len(res) if res is not None else 0
+                tms.append((time.perf_counter() - t) * 1000)
             allms += ms
+            total_ms += tms
             row = out["per_query"][label]
             row["bare"] = round(statistics.median(ms), 2)
-            row["bare_total"] = len(res) if res is not None else 0  # untimed
+            row["bare_with_total"] = round(statistics.median(tms), 2)
+            row["bare_total"] = n
             # highlighting the top 10 with the portal's snippet() (as the API does for each hit)
             if res is not None:
                 top = [h.fields().get("excerpt", "") for h in res[:10]]
@@ -597,38 +603,25 @@ def phase_query_local(ns) -> dict:
                 row["hits_highlighted"] = len(top)
                 hl_ms += hms
         out["bare"] = summary(allms)
+        out["bare_with_total"] = summary(total_ms)
         out["bare_cpu"] = summary(allcpu)
         out["highlight_top10"] = summary(hl_ms)
 
-        # -- breakdown: search() rebuilt step by step from the portal's own pieces
-        steps = {"1 parse+filter+search limit 20 (bare)": [], "2 + sortedby rank,score": [],
-                 "3 + groupedby 3 facets": [], "4 + 20 hits → dicts with snippets": [],
-                 "5 full search() (adds suggestions, checks)": []}
+        # -- breakdown: what search() adds to the bare top 20
+        steps = {"1 bare: parse + filter query + top 20": [], "2 bare + exact total (len)": [],
+                 "3 search(): total, facets, 20 hit dicts with snippets": []}
         for label, params in queries:
             pq = parse_query(params["q"])
             q = pq.query or wq.Every()
-            f = bare_filter(params)
-            facets = {name: sorting.FieldFacet(name, maptype=sorting.Count) for name in squery.FACETS}
-            limit = max(1, min(20, searcher.doc_count()))
             for _ in range(ns.breakdown_reps):
                 t = time.perf_counter()
-                searcher.search(q, filter=f, limit=20)
-                steps["1 parse+filter+search limit 20 (bare)"].append((time.perf_counter() - t) * 1000)
-                t = time.perf_counter()
-                searcher.search(q, filter=f, limit=limit, sortedby=squery._order("relevance"))
-                steps["2 + sortedby rank,score"].append((time.perf_counter() - t) * 1000)
-                t = time.perf_counter()
-                r = searcher.search(q, filter=f, limit=limit, sortedby=squery._order("relevance"),
-                                    groupedby=facets)
+                r = searcher.search(q, filter=bare_filter(params), limit=20)
+                steps["1 bare: parse + filter query + top 20"].append((time.perf_counter() - t) * 1000)
                 len(r)
-                {name: r.groups(name) for name in squery.FACETS}
-                steps["3 + groupedby 3 facets"].append((time.perf_counter() - t) * 1000)
-                t = time.perf_counter()
-                [squery._hit(h, pq.terms) for h in r[:20]]
-                steps["4 + 20 hits → dicts with snippets"].append((time.perf_counter() - t) * 1000)
+                steps["2 bare + exact total (len)"].append((time.perf_counter() - t) * 1000)
                 t = time.perf_counter()
                 squery.search(ctl, **params)
-                steps["5 full search() (adds suggestions, checks)"].append((time.perf_counter() - t) * 1000)
+                steps["3 search(): total, facets, 20 hit dicts with snippets"].append((time.perf_counter() - t) * 1000)
         out["breakdown"] = {k: summary(v) for k, v in steps.items()}
 
         # -- cProfile of one pass of search() over every query (controller)
@@ -793,6 +786,7 @@ def serve_and_measure(env, instance: Path, tokens: dict, queries, reps, timeout,
 
 # --------------------------------------------------------------------------- main
 def main(ns) -> int:
+    ns.keep = ns.keep or ns.reuse
     work = Path(ns.workdir) if ns.workdir else Path(tempfile.mkdtemp(prefix="portal-search-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     instance = work / "instance"
@@ -810,6 +804,14 @@ def main(ns) -> int:
     global LOAD
     LOAD = LoadSampler()
     try:
+        state_file = work / "state.json"
+        if ns.reuse:  # query phases only, on the corpus and indexes of an earlier --keep run
+            state = json.loads(state_file.read_text())
+            result.update(state, reused=str(work))
+            tokens = {"ctl": run([portal_bin(), "create-token", "benchctl"], env, 120).strip().splitlines()[-1],
+                      "staff": run([portal_bin(), "create-token", "benchstaff"], env, 120).strip().splitlines()[-1]}
+            fts_db = work / "fts5.db"
+            return _queries(ns, env, instance, tokens, fts_db, result, t_all)
         run([portal_bin(), "init"], env, 300)
         result["load"] = phase("load", ["--items", str(ns.items), "--seed", str(ns.seed)], env, 3600)
         log(f"loaded {result['load']['counts']}")
@@ -833,17 +835,9 @@ def main(ns) -> int:
         result["fts_build"] = phase("fts_build", ["--fts-jsonl", str(jsonl), "--db", str(fts_db)], env,
                                     ns.phase_timeout)
         log(f"fts5 build: {json.dumps(result['fts_build'])}")
-        sample = result["load"]["sample"]
-        queries = [(label, fill(p, sample)) for label, p in QUERIES]
-        LOAD.mark()
-        result["api"] = serve_and_measure(env, instance, tokens, queries, ns.reps, ns.request_timeout,
-                                          ns.threads, ns.staff_reps)
-        result["api"]["loadavg_during"] = LOAD.mean_since_mark()
-        result["local"] = phase("query_local", ["--sample", json.dumps(sample), "--reps", str(ns.reps),
-                                                "--fts-db", str(fts_db), "--staff-reps", str(ns.staff_reps), "--breakdown-reps",
-                                                str(ns.breakdown_reps)], env, ns.phase_timeout)
-        result["seconds_total"] = round(time.monotonic() - t_all, 1)
-        report(result, queries)
+        state_file.write_text(json.dumps({k: result[k] for k in (
+            "load", "index_portal", "index_bare", "fts_build", "parallel_index")}, ensure_ascii=False))
+        return _queries(ns, env, instance, tokens, fts_db, result, t_all)
     finally:
         if ns.json:
             Path(ns.json).parent.mkdir(parents=True, exist_ok=True)
@@ -852,6 +846,21 @@ def main(ns) -> int:
             shutil.rmtree(work, ignore_errors=True)
         else:
             log(f"kept {work}")
+
+
+def _queries(ns, env, instance, tokens, fts_db, result, t_all) -> int:
+    """The query phases: the API on a real server, then search(), bare Whoosh and FTS5."""
+    sample = result["load"]["sample"]
+    queries = [(label, fill(p, sample)) for label, p in QUERIES]
+    LOAD.mark()
+    result["api"] = serve_and_measure(env, instance, tokens, queries, ns.reps, ns.request_timeout,
+                                      ns.threads, ns.staff_reps)
+    result["api"]["loadavg_during"] = LOAD.mean_since_mark()
+    result["local"] = phase("query_local", ["--sample", json.dumps(sample), "--reps", str(ns.reps),
+                                            "--fts-db", str(fts_db), "--staff-reps", str(ns.staff_reps), "--breakdown-reps",
+                                            str(ns.breakdown_reps)], env, ns.phase_timeout)
+    result["seconds_total"] = round(time.monotonic() - t_all, 1)
+    report(result, queries)
     return 0
 
 
@@ -884,9 +893,12 @@ def report(r: dict, queries) -> None:
         f"search() ctl:     {loc['search_ctl']}",
         f"search() staff:   {loc['search_staff']}",
         f"bare Whoosh:      {loc['bare']}",
+        f"bare + total:     {loc.get('bare_with_total')}",
         f"CPU ms: search() ctl {loc.get('search_ctl_cpu')}, bare {loc.get('bare_cpu')}",
         f"API/bare p50 {api['ctl']['summary']['p50'] / loc['bare']['p50']:.2f}, "
-        f"p95 {api['ctl']['summary']['p95'] / loc['bare']['p95']:.2f}",
+        f"p95 {api['ctl']['summary']['p95'] / loc['bare']['p95']:.2f}; API/(bare + total) p50 "
+        f"{api['ctl']['summary']['p50'] / loc['bare_with_total']['p50']:.2f}, "
+        f"p95 {api['ctl']['summary']['p95'] / loc['bare_with_total']['p95']:.2f}",
         f"highlight top 10: {loc['highlight_top10']}",
         f"FTS5 top-20:      {loc['fts5_top20']}",
         f"FTS5 count(*):    {loc['fts5_count']}",
@@ -895,12 +907,12 @@ def report(r: dict, queries) -> None:
     ]
     for k, v in loc["breakdown"].items():
         lines.append(f"   {k}: p50 {v['p50']} p95 {v['p95']} max {v['max']}")
-    lines.append(f"{'query':28} {'API':>8} {'search()':>8} {'bare':>8} {'hl10':>6} {'fts5':>8}  "
+    lines.append(f"{'query':28} {'API':>8} {'search()':>8} {'bare':>8} {'bare+n':>8} {'hl10':>6} {'fts5':>8}  "
                  f"{'total':>7} {'bare#':>7} {'fts#':>7} fts-how")
     for label, _ in queries:
         pq = loc["per_query"][label]
         lines.append(f"{label[:28]:28} {api['ctl']['per_query'].get(label, 0):8.1f} "
-                     f"{pq.get('search_ctl', 0):8.1f} {pq.get('bare', 0):8.1f} "
+                     f"{pq.get('search_ctl', 0):8.1f} {pq.get('bare', 0):8.1f} {pq.get('bare_with_total', 0):8.1f} "
                      f"{pq.get('highlight_top10', 0):6.1f} {pq.get('fts5', 0):8.1f}  "
                      f"{api['ctl']['totals'].get(label, -1):7} {pq.get('bare_total', -1):7} "
                      f"{pq.get('fts5_total', -1):7} {pq.get('fts5_how', '')}")
@@ -943,6 +955,8 @@ def cli() -> int:
     p.add_argument("--request-timeout", type=float, default=120)
     p.add_argument("--workdir", help="folder to use (default: a new temporary folder)")
     p.add_argument("--keep", action="store_true", help="keep the workdir")
+    p.add_argument("--reuse", action="store_true",
+                   help="only the query phases, on the workdir of an earlier --keep run (implies --keep)")
     p.add_argument("--json", help="write every figure to this JSON file")
     return main(p.parse_args())
 
