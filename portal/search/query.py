@@ -4,29 +4,26 @@ Everything the caller may not see is removed by a Whoosh *filter* before results
 are collected, so totals, facet counts and "did you mean" never count hidden items.
 """
 import heapq
-import html
 import re
 from collections import Counter
 from datetime import date, datetime, time
 
 from whoosh import query as wq
-from whoosh.highlight import ContextFragmenter, Formatter, highlight
 
 from portal.accounts.permissions import is_controller
 from portal.documents.models import HISTORIC_STATES, REVISION_STATES
 from portal.records.models import RECORD_STATUSES
-from portal.search.analyzer import (ANALYZER, SearchSyntaxError, check_text, normalize_word,
-                                    parse_query)
+from portal.search.analyzer import SearchSyntaxError, check_text, normalize_word, parse_query
 from portal.search.cache import column, filter_docs
 from portal.search.index import get_searcher
 from portal.search.schema import clause_term, yyyymmdd
+from portal.search.snippets import snippet
 
 SEARCH_KINDS = ("document", "record", "finding", "action")
 STATES = tuple(dict.fromkeys(REVISION_STATES + RECORD_STATUSES))
 FACETS = ("kind", "department", "state")
 MAX_PER_PAGE = 100
 MAX_FILTER_CHARS = 200
-SNIPPET_WINDOW = 1200
 
 
 def search(user, q=None, kind=None, department=None, clause=None, form=None, state=None,
@@ -228,46 +225,6 @@ def _hit(stored: dict, score: float | None, terms: set) -> dict:
             "date": day.date().isoformat() if day else None,
             "score": round(float(score), 4) if score is not None else None,
             "snippet": snippet(stored.get("excerpt", ""), terms)}
-
-
-class MarkFormatter(Formatter):
-    """HTML-escaped text with matches in <mark>; overlapping bigram matches merge."""
-
-    between = " … "
-
-    def format_fragment(self, fragment, replace=False):
-        text, index, out = fragment.text, fragment.startchar, []
-        spans = sorted((t.startchar, t.endchar) for t in fragment.matches if t.startchar is not None)
-        merged: list[list[int]] = []
-        for s, e in spans:
-            if merged and s <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], e)
-            else:
-                merged.append([s, e])
-        out.append("…" if index > 0 else "")
-        for s, e in merged:
-            s = max(s, index)
-            if e > s:
-                out.append(html.escape(text[index:s]) + "<mark>" + html.escape(text[s:e]) + "</mark>")
-                index = e
-        out.append(html.escape(text[index:fragment.endchar]))
-        return "".join(out) + ("…" if fragment.endchar < len(text) else "")
-
-
-def snippet(text: str, terms: set, length: int = 160) -> str:
-    """Up to two fragments of `text` around the query terms, or its escaped beginning."""
-    if not text:
-        return ""
-    if terms:
-        lower = text.lower()
-        found = [i for i in (lower.find(t) for t in terms) if i >= 0]
-        start = max(0, min(found) - 200) if found else 0
-        window = text[start:start + SNIPPET_WINDOW] if found else text
-        marked = highlight(window, terms, ANALYZER, ContextFragmenter(maxchars=length, surround=40),
-                           MarkFormatter(), top=2, minscore=1, mode="index")
-        if marked:
-            return ("…" if start and not marked.startswith("…") else "") + marked
-    return html.escape(text[:length]) + ("…" if len(text) > length else "")
 
 
 def _suggest(searcher, parsed, q: str, allowed) -> list[str]:
