@@ -268,19 +268,22 @@ def _acquire_writer(instance_path, wait: float):
         w.cancel()  # a rebuild swapped folders while we waited: write to the new one
 
 
-def index_objects(session, w, targets: list[tuple[str, int]]) -> None:
+def index_objects(session, w, targets, written: set) -> None:
     """Write (or delete, where gone) the index documents of (kind, id) targets with
     writer `w`, loading each kind's objects LOAD_CHUNK at a time (one query per
-    relationship instead of five queries per object)."""
+    relationship instead of five per object). Targets already in `written` are
+    skipped and each one written is added: a writer does not see its own pending
+    documents, so writing one twice would leave a duplicate."""
     by_kind: dict[str, list[int]] = {}
     for kind, object_id in targets:
         if kind not in BUILDERS:
             raise LookupError(f"no search builder for {kind!r}")
-        by_kind.setdefault(kind, []).append(object_id)
+        if (kind, object_id) not in written:
+            by_kind.setdefault(kind, []).append(object_id)
     for kind, ids in by_kind.items():
         model, prefix, build, options = BUILDERS[kind]
         for start in range(0, len(ids), LOAD_CHUNK):
-            chunk = ids[start:start + LOAD_CHUNK]
+            chunk = list(dict.fromkeys(ids[start:start + LOAD_CHUNK]))
             found = {obj.id: obj for obj in session.execute(
                 select(model).where(model.id.in_(chunk)).options(*options())).scalars()}
             for object_id in chunk:
@@ -288,6 +291,7 @@ def index_objects(session, w, targets: list[tuple[str, int]]) -> None:
                     w.update_document(**build(found[object_id]))
                 else:
                     w.delete_by_term("key", f"{prefix}:{object_id}")
+                written.add((kind, object_id))
 
 
 def _apply_rows(session, w, rows) -> list[int]:
@@ -295,21 +299,19 @@ def _apply_rows(session, w, rows) -> list[int]:
 
     All at once first; if anything fails, row by row, so one bad object only
     holds back its own row (left undone, visible in health(), retried by every
-    later drain). Writing a document twice is harmless: updates replace by key.
+    later drain).
     """
+    written: set = set()
     try:
-        targets = dict.fromkeys(t for _, kind, object_id in rows for t in expand(session, kind, object_id))
-        index_objects(session, w, list(targets))
+        index_objects(session, w, [t for _, kind, object_id in rows for t in expand(session, kind, object_id)],
+                      written)
         return [row_id for row_id, _, _ in rows]
     except Exception:  # noqa: BLE001 - retried one by one below
         session.rollback()
-    seen, ok = set(), []
+    ok = []
     for row_id, kind, object_id in rows:
         try:
-            for target in expand(session, kind, object_id):
-                if target not in seen:
-                    index_objects(session, w, [target])
-                    seen.add(target)
+            index_objects(session, w, expand(session, kind, object_id), written)
             ok.append(row_id)
         except Exception:  # noqa: BLE001 - one bad object must not block the queue
             log.exception("search: cannot index %s %s", kind, object_id)

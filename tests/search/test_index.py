@@ -211,3 +211,26 @@ def test_reindex_waits_for_the_writer_lock_of_the_live_index(doc, monkeypatch):
     assert sorted(p.name for p in root.glob("ix-*")) == before  # the unfinished folder is gone
     assert search_index.ensure_current() is False
     assert search_index.reindex() == 1
+
+
+def test_a_failing_object_holds_back_only_its_row_and_leaves_no_duplicates(doc, drain, monkeypatch):
+    from portal.search import builders
+    revs = [doc(f"程序{i}", f"内容{i}") for i in range(4)]
+    model, prefix, build, options = builders.BUILDERS["revision"]
+    broken = revs[2].id
+
+    def fragile(rev):
+        if rev.id == broken:
+            raise ValueError("cannot build")
+        return build(rev)
+
+    monkeypatch.setitem(search_index.BUILDERS, "revision", (model, prefix, fragile, options))
+    for rev in revs:
+        enqueue("revision", rev.id)
+    db.session.commit()
+    drain()
+    assert pending() == 1
+    assert len(keys()) == len(set(keys())) == 4  # the broken one keeps its earlier entry
+    monkeypatch.undo()
+    drain()
+    assert pending() == 0 and len(keys()) == 4 and search_index.health()["ok"]
