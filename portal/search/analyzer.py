@@ -15,7 +15,8 @@ whole text whatever the script (punctuation and spaces consume none).
   p, p+1, … so the next segment starts at p + number of parts.
 
 Query side (``phrase_tokens``): a query word or quoted phrase becomes a sequence of
-tokens that must sit at consecutive positions (a Whoosh ``Phrase``, slop 1):
+tokens that must sit at consecutive positions (a Whoosh ``Phrase``, slop 1, matched
+by ``sequence.ExactSequence``):
 
 * a CJK run of one character is its unigram; a longer run is its bigrams in
   order: ``管理评审`` → 管理 理评 评审 at q, q+1, q+2. That matches exactly where the
@@ -42,6 +43,7 @@ from whoosh.analysis.tokenizers import Tokenizer
 from whoosh.lang.porter import stem
 
 from portal.errors import BadRequest
+from portal.search.sequence import ExactSequence
 
 # Bump when tokens change: the index records it and is rebuilt on a mismatch.
 ANALYZER_VERSION = "cjk-bigram-unigram/code-parts/porter/v1"
@@ -321,7 +323,7 @@ class _Parser:
             self.terms.update(_highlight_tokens(tokens))
             self.words.append(text)
         alts = [wq.Term(name, tokens[0], boost=boost) if len(tokens) == 1
-                else wq.Phrase(name, tokens, boost=boost) for name, boost in self.fields]
+                else ExactSequence(name, tokens, boost=boost) for name, boost in self.fields]
         code = exact_code(text)
         if code:
             alts.append(wq.Term("ref_exact", code, boost=4.0))
