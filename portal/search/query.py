@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from datetime import date, datetime, time
 
+from whoosh import collectors
 from whoosh import query as wq
 
 from portal.accounts.permissions import is_controller
@@ -83,30 +84,55 @@ def _allowed(searcher, parts: list) -> frozenset | None:
 
 
 def _matches(searcher, query, allowed) -> list[tuple[float, int]]:
-    """(score, docnum) of every match the caller may see, best score first.
+    """(score, docnum) of every match the caller may see, in no particular order.
 
-    Every match is scored in one pass: totals and facets need all of them anyway,
-    and a second, pruned pass for the top N would repeat the phrase matching.
+    Every match is scored in one pass: totals and facets need all of them anyway, and
+    Whoosh's pruned top-N was measured to drop better hits (BENCHMARKS.md).
     """
     if query is None:  # browsing by filters: everything allowed, unscored
         docs = allowed if allowed is not None else searcher.reader().all_doc_ids()
         return [(0.0, d) for d in docs]
     if allowed is not None and not allowed:
-        return []
-    return list(searcher.search(query, filter=allowed, limit=None).top_n)
+        return []  # (an empty allow set would mean "no filter" to Whoosh)
+    collector = _AllMatches()
+    searcher.search_with_collector(query, collectors.FilterCollector(collector, allow=allowed)
+                                   if allowed is not None else collector)
+    return collector.items
+
+
+class _AllMatches(collectors.ScoredCollector):
+    """Every match with its score, unsorted: Whoosh's UnlimitedCollector also sorts
+    them all and keeps a set of them, which is wasted work when only a page is shown.
+    No matcher replacement either (replace=0): it exists for pruning, which this
+    collector never does."""
+
+    def __init__(self):
+        super().__init__(replace=0)
+
+    def _collect(self, global_docnum, score):
+        self.items.append((score, global_docnum))
+        return -score
+
+    def results(self):
+        return self._results(self.items)
+
+
+def _by_score(item):
+    return -item[0], item[1]
 
 
 def _ordered(searcher, items: list, order: str, need: int) -> list:
-    """The first `need` items: current versions before superseded/voided ones, then
-    by score (items come best first); or newest first, then by score."""
+    """The first `need` items: current versions before superseded/voided ones, each by
+    score (equal scores by document number); or newest first, then by score."""
     if order == "date":
         dates = column(searcher, "date", raw=True)
         return heapq.nsmallest(need, items, key=lambda it: (-dates[it[1]], -it[0], it[1]))
     ranks = column(searcher, "rank")
     first = [it for it in items if not ranks[it[1]]]
     if len(first) >= need:
-        return first[:need]
-    return first + [it for it in items if ranks[it[1]]][:need - len(first)]
+        return heapq.nsmallest(need, first, key=_by_score)
+    later = [it for it in items if ranks[it[1]]]
+    return sorted(first, key=_by_score) + heapq.nsmallest(need - len(first), later, key=_by_score)
 
 
 def _result(total, page, per_page, hits, facets, suggestions) -> dict:
