@@ -8,8 +8,8 @@ One run, on one fresh instance folder (see BENCHMARKS.md "Search"):
    demo documents and the shipped forms) inserted with the portal's real models by bulk
    INSERTs (a set-up shortcut: the workflow is not under test), with one search-outbox
    row per item; `portal create-user` / `create-token` for a controller and a staff user.
-2. portal indexer (own process): `portal.search.index.drain_outbox()` over the N outbox
-   rows (and, with --reindex, `portal.search.index.reindex()` too), timed whole.
+2. portal indexer (own process): `portal.search.indexer.drain_outbox()` over the N outbox
+   rows (and, with --reindex, `portal.search.indexer.reindex()` too), timed whole.
 3. bare writer (own process): the same field dicts, built untimed with the portal's
    builders, written to a fresh index with the portal's schema/analyzer by one plain
    `ix.writer(limitmb=256)` (add_document, one commit); only the Whoosh calls are timed.
@@ -259,13 +259,14 @@ def phase_load(ns) -> dict:
 
 def phase_index_portal(ns) -> dict:
     from portal.search import index as sindex
+    from portal.search import indexer
 
     app = make_app()
     out = {}
     with app.app_context():
         sindex.open_index()  # create the empty live index outside the timing
         t0, c0 = time.monotonic(), time.process_time()
-        done = sindex.drain_outbox()
+        done = indexer.drain_outbox()
         secs, cpu = time.monotonic() - t0, time.process_time() - c0
         folder = Path(sindex.open_index().storage.folder)
         with sindex.open_index().searcher() as s:
@@ -292,13 +293,13 @@ def phase_index_portal(ns) -> dict:
             db.session.commit()
             write_intent.reset(token)
             t0, c0 = time.monotonic(), time.process_time()
-            n = sindex.reindex()
+            n = indexer.reindex()
             secs, cpu = time.monotonic() - t0, time.process_time() - c0
             folder = Path(sindex.open_index().storage.folder)
             out["reindex"] = {"items": n, "seconds": round(secs, 2), "cpu_seconds": round(cpu, 2),
                               "rate": round(n / secs, 1), "index_bytes": du(folder),
                               "maxrss_mb": round(maxrss_mb(), 1)}
-        out["health"] = {k: v for k, v in sindex.health().items()}
+        out["health"] = {k: v for k, v in indexer.health().items()}
         out["live_folder"] = str(Path(sindex.open_index().storage.folder))
     return out
 
@@ -955,7 +956,7 @@ def cli() -> int:
     p.add_argument("--parallel-index", action="store_true",
                    help="run the portal indexer and the bare writer side by side (same background load)")
     p.add_argument("--threads", type=int, default=8, help="waitress threads of the server")
-    p.add_argument("--reindex", action="store_true", help="also time portal.search.index.reindex()")
+    p.add_argument("--reindex", action="store_true", help="also time portal.search.indexer.reindex()")
     p.add_argument("--bare-procs", type=int, default=1, help="processes of the bare Whoosh writer")
     p.add_argument("--phase-timeout", type=float, default=4 * 3600)
     p.add_argument("--request-timeout", type=float, default=120)

@@ -49,7 +49,7 @@ def init_database() -> None:
 
     from portal.audit.clauses import load_catalogue
 
-    from portal.search.index import ensure_current
+    from portal.search.indexer import ensure_current
 
     upgrade(directory=current_app.extensions["migrate"].directory)
     load_catalogue()
@@ -132,7 +132,7 @@ def load_forms_command(directory, username):
 @with_app()
 def reindex_command():
     """Rebuild the search index from the database into a fresh folder and swap it in."""
-    from portal.search.index import reindex
+    from portal.search.indexer import reindex
 
     with click.progressbar(length=1, label="indexing") as bar:
         def progress(done, total):
@@ -149,7 +149,8 @@ def index_worker(interval):
     """The single index writer, for deployments that run several web processes."""
     import time
 
-    from portal.search.index import close_searchers, drain_outbox, ensure_current
+    from portal.search.index import close_searchers
+    from portal.search.indexer import drain_outbox, ensure_current
 
     ensure_current()
     click.echo("index worker running; Ctrl+C to stop")
@@ -201,7 +202,7 @@ def run_server(app, host: str, port: int, threads: int = 8) -> None:
     from waitress import serve as waitress_serve
 
     from portal.jobs import start_background_indexer, start_background_jobs
-    from portal.search.index import ensure_current
+    from portal.search.indexer import ensure_current
 
     with app.app_context():
         if ensure_current():  # the analyzer changed since the index was built
@@ -229,7 +230,7 @@ def demo(port, host, no_serve):
         init_database()
         summary = load_demo()
         from portal.extensions import db
-        from portal.search.index import drain_outbox
+        from portal.search.indexer import drain_outbox
 
         db.session.commit()  # release the write lock before the indexer's own session reads
         drain_outbox()

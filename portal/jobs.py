@@ -44,7 +44,7 @@ def wake_indexer() -> None:
 
 def start_background_indexer(app) -> threading.Thread:
     """The process's one index writer: drains the outbox whenever woken, and every second."""
-    from portal.search.index import drain_quietly
+    from portal.search.indexer import drain_quietly
 
     def loop():
         while True:

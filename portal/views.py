@@ -61,7 +61,7 @@ def _index_changes(response):
     drain_quietly never raises; on failure the rows stay queued."""
     if current_app.config["SEARCH_INLINE"] and write_intent.get() and response.status_code < 400:
         from portal.jobs import wake_indexer
-        from portal.search.index import drain_quietly
+        from portal.search.indexer import drain_quietly
 
         # End any read transaction the rendering opened, so the indexer's own session is
         # not kept waiting for the SQLite write lock.

@@ -4,7 +4,7 @@ from flask import g, jsonify, request
 from portal.accounts.permissions import require_role
 from portal.api_support import api_blueprint, created, int_arg, json_body
 from portal.search import evidence
-from portal.search.index import health
+from portal.search.indexer import health
 from portal.search.query import search
 
 bp = api_blueprint("search_api")

@@ -7,7 +7,7 @@ from portal.accounts.permissions import require_role
 from portal.errors import DomainError
 from portal.search import evidence
 from portal.search.api import hit_url
-from portal.search.index import health
+from portal.search.indexer import health
 from portal.search.query import search
 
 bp = Blueprint("search", __name__, template_folder="templates")

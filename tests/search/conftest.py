@@ -9,6 +9,7 @@ from portal.documents import services as documents
 from portal.documents import workflow
 from portal.records import services as records
 from portal.search import index as search_index
+from portal.search import indexer
 from portal.search.query import search
 
 _codes = itertools.count(1)
@@ -39,7 +40,7 @@ def controller(f):
 @pytest.fixture
 def drain(app):
     """drain() → index everything the outbox holds; returns the rows marked done."""
-    return lambda **kw: search_index.drain_outbox(**kw)
+    return lambda **kw: indexer.drain_outbox(**kw)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 
 from portal.extensions import db
 from portal.records import services as records
-from portal.search import index as search_index
+from portal.search import indexer
 from portal.search.models import Evidence
 from portal.trail.models import TrailEntry
 
@@ -24,7 +24,7 @@ def drain(app):
 
     def run(**kw):
         db.session.rollback()
-        return search_index.drain_outbox(**kw)
+        return indexer.drain_outbox(**kw)
 
     return run
 

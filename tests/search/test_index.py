@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from portal.extensions import db
 from portal.search import index as search_index
+from portal.search import indexer
 from portal.search.models import SearchOutbox
 from portal.search.outbox import enqueue
 
@@ -44,9 +45,9 @@ def test_an_analyzer_change_asks_for_a_rebuild(app, doc):
     meta = search_index.read_meta(folder) | {"analyzer_version": "old"}
     with open(os.path.join(folder, search_index.META), "w") as fh:
         json.dump(meta, fh)
-    assert search_index.needs_rebuild() and not search_index.health()["ok"]
-    assert search_index.ensure_current() is True
-    assert not search_index.needs_rebuild() and search_index.health()["ok"]
+    assert search_index.needs_rebuild() and not indexer.health()["ok"]
+    assert indexer.ensure_current() is True
+    assert not search_index.needs_rebuild() and indexer.health()["ok"]
 
 
 def test_a_lost_index_folder_asks_for_a_rebuild(app, doc):
@@ -55,9 +56,9 @@ def test_a_lost_index_folder_asks_for_a_rebuild(app, doc):
     root = search_index.search_root()
     (root / "CURRENT").unlink()
     assert search_index.needs_rebuild()  # re-created empty, but rows were already done
-    assert search_index.health()["index"] == 0
-    search_index.reindex()
-    assert search_index.health()["ok"]
+    assert indexer.health()["index"] == 0
+    indexer.reindex()
+    assert indexer.health()["ok"]
 
 
 def test_cached_searchers_see_updates_and_deletions(doc, drain):
@@ -71,30 +72,30 @@ def test_cached_searchers_see_updates_and_deletions(doc, drain):
 
 def test_health_counts_database_index_and_pending(f, doc, drain):
     rev = doc("文件控制程序", "内容。")
-    assert search_index.health() | {"ok": None} == {
+    assert indexer.health() | {"ok": None} == {
         "database": 1, "index": 1, "pending_outbox": 0, "ok": None,
         "analyzer_version": search_index.ANALYZER_VERSION, "rebuild_needed": False}
     f.draft(rev.document, body="<p>新草稿</p>", reason="修订")
-    report = search_index.health()
+    report = indexer.health()
     assert (report["database"], report["index"], report["ok"]) == (2, 1, False)
     assert report["pending_outbox"] >= 1
     drain()
-    assert search_index.health()["ok"]
+    assert indexer.health()["ok"]
 
 
 def test_crash_before_the_index_commit_loses_nothing(f, doc, drain, monkeypatch):
     rev = doc("文件控制程序", "内容。")
     f.draft(rev.document, body="<p>第二版草稿</p>", reason="修订")
-    real = search_index.index_objects
+    real = indexer.index_objects
 
     def dying(*args):
         raise Crash()
 
-    monkeypatch.setattr(search_index, "index_objects", dying)
+    monkeypatch.setattr(indexer, "index_objects", dying)
     with pytest.raises(Crash):
         drain()
     assert pending() >= 1 and len(keys()) == 1
-    monkeypatch.setattr(search_index, "index_objects", real)
+    monkeypatch.setattr(indexer, "index_objects", real)
     assert drain() >= 1
     assert pending() == 0 and len(keys()) == 2
 
@@ -102,7 +103,7 @@ def test_crash_before_the_index_commit_loses_nothing(f, doc, drain, monkeypatch)
 def test_crash_after_the_index_commit_replays_without_duplicates(f, doc, drain, monkeypatch):
     rev = doc("文件控制程序", "内容。")
     f.draft(rev.document, body="<p>第二版草稿</p>", reason="修订")
-    monkeypatch.setattr(search_index, "update", lambda *a: (_ for _ in ()).throw(Crash()))
+    monkeypatch.setattr(indexer, "update", lambda *a: (_ for _ in ()).throw(Crash()))
     with pytest.raises(Crash):
         drain()  # Whoosh has committed, the rows are not marked done
     assert pending() >= 1 and len(keys()) == 2
@@ -111,7 +112,7 @@ def test_crash_after_the_index_commit_replays_without_duplicates(f, doc, drain, 
     db.session.commit()
     drain()
     assert pending() == 0 and keys() == sorted(set(keys())) and len(keys()) == 2
-    assert search_index.health()["ok"]
+    assert indexer.health()["ok"]
 
 
 def test_a_busy_index_leaves_rows_queued_without_error(doc, drain):
@@ -119,8 +120,8 @@ def test_a_busy_index_leaves_rows_queued_without_error(doc, drain):
     enqueue("revision", rev.id)
     db.session.commit()
     with search_index.writer():  # another indexer holds the lock
-        assert search_index.drain_outbox(wait=0.3) == 0
-        assert search_index.drain_quietly(wait=0.3) == 0
+        assert indexer.drain_outbox(wait=0.3) == 0
+        assert indexer.drain_quietly(wait=0.3) == 0
     assert pending() == 1
     assert drain() == 1 and pending() == 0
 
@@ -132,7 +133,7 @@ def test_deleted_objects_leave_the_index(doc, drain):
     db.session.commit()
     drain()
     assert keys() == [f"revision:{rev.id}"]
-    assert pending() == 1 and not search_index.health()["ok"]
+    assert pending() == 1 and not indexer.health()["ok"]
 
 
 WORKER = textwrap.dedent("""
@@ -142,11 +143,11 @@ WORKER = textwrap.dedent("""
     url, instance, tag = sys.argv[1:4]
     app = create_app(TestingConfig(url, instance))
     with app.app_context():
-        from portal.search import index
+        from portal.search import index, indexer
         for i in range(15):
             with index.writer(wait=120) as w:
                 w.update_document(key=f"probe:{tag}:{i}", kind="probe", title=f"probe {tag} {i}")
-            index.drain_outbox(batch=7, wait=120)
+            indexer.drain_outbox(batch=7, wait=120)
         index.close_searchers()
 """)
 
@@ -190,13 +191,13 @@ def test_reindex_swaps_atomically_and_keeps_answering(f, doc, drain, controller)
             drain()
         seen.append((done, total))
 
-    assert search_index.reindex(progress=progress) == 1
+    assert indexer.reindex(progress=progress) == 1
     assert seen and seen[-1] == (1, 1)
     assert search_index.open_index().storage.folder != old_folder
     assert search(staff, "改名后")["total"] == 1
-    report = search_index.health()
+    report = indexer.health()
     assert (report["database"], report["index"], report["ok"]) == (1, 1, True)
-    search_index.reindex()
+    indexer.reindex()
     assert not os.path.exists(old_folder)  # two generations back is removed
 
 
@@ -204,13 +205,13 @@ def test_reindex_waits_for_the_writer_lock_of_the_live_index(doc, monkeypatch):
     doc("文件控制程序", "内容。")
     root = search_index.search_root()
     before = sorted(p.name for p in root.glob("ix-*"))
-    monkeypatch.setattr(search_index, "REINDEX_WAIT", 0.3)
+    monkeypatch.setattr(indexer, "REINDEX_WAIT", 0.3)
     with search_index.writer():  # a drainer is writing: the swap must wait for it
         with pytest.raises(search_index.IndexBusy):
-            search_index.reindex()
+            indexer.reindex()
     assert sorted(p.name for p in root.glob("ix-*")) == before  # the unfinished folder is gone
-    assert search_index.ensure_current() is False
-    assert search_index.reindex() == 1
+    assert indexer.ensure_current() is False
+    assert indexer.reindex() == 1
 
 
 def test_a_failing_object_holds_back_only_its_row_and_leaves_no_duplicates(doc, drain, monkeypatch):
@@ -224,7 +225,7 @@ def test_a_failing_object_holds_back_only_its_row_and_leaves_no_duplicates(doc, 
             raise ValueError("cannot build")
         return build(rev)
 
-    monkeypatch.setitem(search_index.BUILDERS, "revision", (model, prefix, fragile, options))
+    monkeypatch.setitem(indexer.BUILDERS, "revision", (model, prefix, fragile, options))
     for rev in revs:
         enqueue("revision", rev.id)
     db.session.commit()
@@ -233,4 +234,4 @@ def test_a_failing_object_holds_back_only_its_row_and_leaves_no_duplicates(doc, 
     assert len(keys()) == len(set(keys())) == 4  # the broken one keeps its earlier entry
     monkeypatch.undo()
     drain()
-    assert pending() == 0 and len(keys()) == 4 and search_index.health()["ok"]
+    assert pending() == 0 and len(keys()) == 4 and indexer.health()["ok"]

@@ -4,6 +4,7 @@ import os
 
 from portal.extensions import db
 from portal.search import index as search_index
+from portal.search import indexer
 from portal.search import merge
 from portal.search.merge import FACTOR, LARGE, MAX_SEGMENTS, choose, tier
 from portal.search.outbox import enqueue
@@ -53,15 +54,15 @@ def test_a_backlog_commits_every_commit_rows(doc, drain, monkeypatch):
             enqueue("revision", rev.id)
     db.session.commit()
     commits = []
-    real = search_index._drain_commit
+    real = indexer._drain_commit
 
     def counted(*args):
         result = real(*args)
         commits.append(result)
         return result
 
-    monkeypatch.setattr(search_index, "COMMIT_ROWS", 4)
-    monkeypatch.setattr(search_index, "_drain_commit", counted)
-    assert search_index.drain_outbox(batch=2) == 15
+    monkeypatch.setattr(indexer, "COMMIT_ROWS", 4)
+    monkeypatch.setattr(indexer, "_drain_commit", counted)
+    assert indexer.drain_outbox(batch=2) == 15
     assert [marked for marked, _, _ in commits] == [4, 4, 4, 3]
-    assert search_index.health()["ok"]
+    assert indexer.health()["ok"]

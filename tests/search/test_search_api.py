@@ -12,7 +12,7 @@ from portal.documents import services as documents
 from portal.documents import workflow
 from portal.extensions import db
 from portal.records import services as records
-from portal.search import index as search_index
+from portal.search import indexer
 
 HIT_FIELDS = {"kind", "id", "title", "ref", "snippet", "score", "url"}
 
@@ -64,7 +64,7 @@ def drain(app):
 
     def run(**kw):
         db.session.rollback()
-        return search_index.drain_outbox(**kw)
+        return indexer.drain_outbox(**kw)
 
     return run
 
@@ -383,7 +383,7 @@ def corpus(f, doc):
     rev = doc("客户投诉处理程序", "规定客户投诉的受理、调查和答复。", code="QP-BAD")
     f.draft(rev.document, body="<p>投诉草案秘密条款。</p>", reason="修订")
     db.session.rollback()
-    search_index.drain_outbox()
+    indexer.drain_outbox()
     return rev
 
 

@@ -10,6 +10,7 @@ import portal.cli
 from portal import clock
 from portal.extensions import db
 from portal.search import index as search_index
+from portal.search import indexer
 from portal.search.models import SearchOutbox
 from portal.search.query import search
 
@@ -60,17 +61,17 @@ def content(f, doc, form, record, new_effective, controller):
     record(form_doc, complaint="安装延误")
     f.draft(form_doc, body="<p>草稿</p>", reason="增加字段")
     db.session.rollback()
-    search_index.drain_outbox()
+    indexer.drain_outbox()
     return rev
 
 
 def test_reindex_rebuilds_and_health_is_ok(app, f, content, cli):
-    report = search_index.health()
+    report = indexer.health()
     assert report["ok"] and report["database"] == report["index"] == 5
     result = cli("reindex")
     assert_ok(result)
     assert "5" in result.output
-    report = search_index.health()
+    report = indexer.health()
     assert report["ok"], report
     assert report["database"] == report["index"] == 5 and report["pending_outbox"] == 0
     assert not report["rebuild_needed"]
@@ -84,9 +85,9 @@ def test_reindex_repairs_a_lost_index(app, f, content, cli):
     for folder in root.glob("ix-*"):
         shutil.rmtree(folder)
     (root / "CURRENT").unlink(missing_ok=True)
-    assert not search_index.health()["ok"]
+    assert not indexer.health()["ok"]
     assert_ok(cli("reindex"))
-    report = search_index.health()
+    report = indexer.health()
     assert report["ok"] and report["database"] == report["index"] == 5, report
     assert search(f.user("staff"), "投诉")["total"] == 3
 
@@ -99,9 +100,9 @@ def test_reindex_repairs_an_index_that_missed_changes(app, f, content, controlle
     db.session.execute(update(SearchOutbox).values(done_at=clock.now()))
     db.session.commit()
     assert search(f.user("staff"), "漏索引")["total"] == 0
-    assert not search_index.health()["ok"]
+    assert not indexer.health()["ok"]
     assert_ok(cli("reindex"))
-    report = search_index.health()
+    report = indexer.health()
     assert report["ok"] and report["database"] == report["index"] == 6, report
     assert search(f.user("staff"), "漏索引")["total"] == 1
 
@@ -119,10 +120,10 @@ def test_reindex_with_changes_still_queued_leaves_health_ok(app, f, content, con
 
     records.issue_record(controller, _form(), {"data": {"customer": "某公司", "complaint": "排队中的记录"}})
     db.session.rollback()
-    assert search_index.health()["pending_outbox"] >= 1
+    assert indexer.health()["pending_outbox"] >= 1
     assert_ok(cli("reindex"))
     assert search(f.user("staff"), "排队中")["total"] == 1
-    report = search_index.health()
+    report = indexer.health()
     assert report["database"] == report["index"] == 6, report
     assert report["ok"], report
 
@@ -131,10 +132,10 @@ def test_init_leaves_an_index_that_opens(app, f, content, cli, tmp_path):
     assert_ok(cli("init"))
     ix = search_index.open_index()
     assert ix.doc_count() == 5
-    report = search_index.health()
+    report = indexer.health()
     assert report["ok"] and not report["rebuild_needed"], report
     assert_ok(cli("init"))  # idempotent
-    assert search_index.health()["ok"]
+    assert indexer.health()["ok"]
 
 
 def test_init_in_a_new_instance_folder_builds_the_index(app, f, content, cli, tmp_path):
@@ -146,7 +147,7 @@ def test_init_in_a_new_instance_folder_builds_the_index(app, f, content, cli, tm
     ix = search_index.open_index(instance_path=fresh)
     assert ix.doc_count() == 5
     assert not search_index.needs_rebuild(instance_path=fresh)
-    report = search_index.health(instance_path=fresh)
+    report = indexer.health(instance_path=fresh)
     assert report["ok"] and report["database"] == report["index"] == 5, report
     search_index.close_searchers()
 
@@ -157,5 +158,5 @@ def test_init_on_an_empty_database_creates_an_empty_index(app, cli, tmp_path):
     assert (tmp_path / "empty-instance" / "search" / "CURRENT").exists()
     ix = search_index.open_index(instance_path=fresh)
     assert ix.doc_count() == 0
-    assert search_index.health(instance_path=fresh)["ok"]
+    assert indexer.health(instance_path=fresh)["ok"]
     search_index.close_searchers()

@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from factories import PASSWORD
 from portal.extensions import db
-from portal.search import index as search_index
+from portal.search import indexer
 from portal.search.models import Evidence
 
 
@@ -131,7 +131,7 @@ def location(response) -> str:
 def drain(app):
     def run(**kw):
         db.session.rollback()
-        return search_index.drain_outbox(**kw)
+        return indexer.drain_outbox(**kw)
 
     return run
 
@@ -310,7 +310,7 @@ def test_external_reviewer_has_no_freeze_button(f, scene, login_as):
 
 def test_admin_health_page_shows_database_and_index_counts(f, scene, login_as):
     page = open_page(login_as(f.user("admin")), "/admin/search")
-    report = search_index.health()
+    report = indexer.health()
     rows = dict(re.findall(r"<tr><th>([^<]+)</th><td>([^<]*)", page.html))
     values = [v.strip() for v in rows.values()]
     assert str(report["database"]) in values and str(report["index"]) in values, rows
