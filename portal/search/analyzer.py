@@ -175,10 +175,19 @@ def exact_code(text: str) -> str | None:
     return None
 
 
-def _highlight_tokens(tokens: list[str]) -> list[str]:
-    """Tokens worth marking: not the joiner unigram repeating a bigram's last character."""
-    return [t for k, t in enumerate(tokens)
-            if not (k and len(t) == 1 and len(tokens[k - 1]) == 2 and tokens[k - 1][1] == t)]
+def highlight_terms(text: str) -> list[str]:
+    """What snippets mark for one query word or phrase: each CJK run whole (an
+    ExactSequence match means the run occurs as it is, so its bigrams apart are not
+    matches) and each word's index forms (its parts, and a code whole)."""
+    text, out = fold(text), []
+    for kind, start, end, parts in segments(text):
+        if kind == "cjk":
+            out.append(text[start:end])
+            continue
+        out.extend(normalize_word(text[ps:pe]) for ps, pe in parts)
+        if len(parts) > 1:
+            out.append(text[start:end].lower()[:MAX_TOKEN])
+    return out
 
 
 @dataclass
@@ -186,7 +195,7 @@ class ParsedQuery:
     """A user query turned into Whoosh: `query` is None when nothing searchable remains."""
 
     query: wq.Query | None
-    terms: set[str] = field(default_factory=set)   # positive index tokens, for highlighting
+    terms: set[str] = field(default_factory=set)   # what snippets mark (highlight_terms)
     words: list[str] = field(default_factory=list)  # positive raw words, for "did you mean"
 
 
@@ -320,7 +329,7 @@ class _Parser:
             raise SearchSyntaxError(f"The query has more than {MAX_UNITS} words.",
                                     code="query_too_complex")
         if positive:
-            self.terms.update(_highlight_tokens(tokens))
+            self.terms.update(highlight_terms(text))
             self.words.append(text)
         alts = [wq.Term(name, tokens[0], boost=boost) if len(tokens) == 1
                 else ExactSequence(name, tokens, boost=boost) for name, boost in self.fields]

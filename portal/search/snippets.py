@@ -1,12 +1,13 @@
-"""Highlighted snippets: up to two fragments of a hit's text with the query's tokens in <mark>.
+"""Highlighted snippets: up to two fragments of a hit's text with the query's matches in <mark>.
 
 Whoosh's highlighter re-runs the analyzer over the text and compares every token,
 ~1 ms per hit in Python. The analyzer's tokens are simple enough to find directly,
 with the same result:
 
-* a CJK unigram or bigram token occurs wherever that substring occurs (every
-  character and pair of characters is indexed), so one regular expression with a
-  look-ahead finds them all, overlapping ones included (管理 and 理评 in 管理评);
+* a query's CJK run matches exactly where that substring occurs (every character
+  and pair of characters is indexed, and phrases need consecutive positions), so
+  one regular expression with a look-ahead finds them all, overlapping ones
+  included;
 * a Latin word or code part matches where normalize_word() of the text's part
   equals it (lower-cased, Porter-stemmed), and a whole code where its lower-cased
   text does or all its parts do; only the text's words are examined, and only if
@@ -36,7 +37,8 @@ def _cjk_pattern(tokens: frozenset):
 
 
 def match_spans(text: str, terms) -> list[tuple[int, int]]:
-    """Sorted, merged (start, end) character spans of the index tokens `terms` in `text`."""
+    """Sorted, merged (start, end) character spans of `terms` (analyzer.highlight_terms:
+    CJK runs, and the index forms of words and codes) in `text`."""
     folded = fold(text)
     cjk = frozenset(t for t in terms if t and _CJK_RE.match(t))
     spans = [(m.start(), m.start() + len(m.group(1))) for m in _cjk_pattern(cjk).finditer(folded)] if cjk else []
