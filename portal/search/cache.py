@@ -16,10 +16,17 @@ two threads computing the same entry at once only waste work). Only the newest
 KEEP_GENERATIONS generations are kept; a searcher on an older one still works, it
 just computes afresh.
 """
+import functools
+import operator
 import threading
 from collections import OrderedDict
 
-MAX_FILTERS = 64
+from whoosh import query as wq
+
+# A set costs about 75 bytes per document it holds (table and int objects): ~7 MB
+# for one that lets 90 % of 100,000 items through. MAX_FILTERS bounds a generation's
+# cache at ~170 MB there; composites dropped from it are rebuilt from their parts.
+MAX_FILTERS = 24
 KEEP_GENERATIONS = 2
 
 _lock = threading.Lock()
@@ -45,19 +52,42 @@ def _for(searcher) -> _Generation:
 
 
 def filter_docs(searcher, query) -> frozenset:
-    """The (global) document numbers `query` matches, deleted documents excluded."""
+    """The (global) document numbers `query` matches, deleted documents excluded.
+
+    And, Or and Not are combined from their parts' cached sets (C-level set
+    operations, a few ms at 100,000 items), so a composite dropped from the cache
+    comes back cheaply; only leaf queries go to Whoosh.
+    """
     filters = _for(searcher).filters
     with _lock:
         found = filters.get(query)
         if found is not None:
             filters.move_to_end(query)
             return found
-    found = frozenset(searcher.docs_for_query(query))
+    found = _compute(searcher, query)
     with _lock:
         filters[query] = found
         while len(filters) > MAX_FILTERS:
             filters.popitem(last=False)
     return found
+
+
+def _compute(searcher, query) -> frozenset:
+    if isinstance(query, wq.And):
+        return functools.reduce(operator.and_, (filter_docs(searcher, q) for q in query.subqueries))
+    if isinstance(query, wq.Or):
+        return functools.reduce(operator.or_, (filter_docs(searcher, q) for q in query.subqueries))
+    if isinstance(query, wq.Not):
+        return _live(searcher) - filter_docs(searcher, query.query)
+    return frozenset(searcher.docs_for_query(query))
+
+
+def _live(searcher) -> frozenset:
+    columns = _for(searcher).columns
+    live = columns.get("live documents")
+    if live is None:
+        live = columns["live documents"] = frozenset(searcher.reader().all_doc_ids())
+    return live
 
 
 def column(searcher, field: str, raw: bool = False) -> list:
