@@ -38,6 +38,17 @@ GOOD_DATA = {"customer": "上海某某机电有限公司", "notes": "现场更�
 
 
 @pytest.fixture
+def author(f, controller):
+    """A staff member of the controller's department: issues most records in these tests."""
+    return f.user("staff", department=controller.department_code)
+
+
+@pytest.fixture
+def api(f, author):
+    return f.api(author)
+
+
+@pytest.fixture
 def controller(f):
     return f.user("controller")
 

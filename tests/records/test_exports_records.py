@@ -16,16 +16,6 @@ LIBREOFFICE = shutil.which("libreoffice") or shutil.which("soffice")
 needs_libreoffice = pytest.mark.skipif(LIBREOFFICE is None, reason="LibreOffice is not installed")
 
 
-@pytest.fixture
-def author(f, controller):
-    return f.user("staff", department=controller.department_code)
-
-
-@pytest.fixture
-def api(f, author):
-    return f.api(author)
-
-
 def all_text(data: bytes) -> str:
     """Every piece of text of a .docx: body paragraphs, table cells, headers and footers."""
     document = docx.Document(io.BytesIO(data))

@@ -20,16 +20,6 @@ RECORD_KEYS = {"id", "number", "form_id", "form_code", "revision_label", "status
                "created_by", "created_at", "retain_until"}
 
 
-@pytest.fixture
-def author(f, controller):
-    return f.user("staff", department=controller.department_code)
-
-
-@pytest.fixture
-def api(f, author):
-    return f.api(author)
-
-
 def trail_for(f, controller, record_id):
     response = f.api(controller).get(f"/trail?object_type=record&object_id={record_id}&per_page=100")
     assert response.status_code == 200

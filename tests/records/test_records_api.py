@@ -10,16 +10,6 @@ from openpyxl import load_workbook
 from portal import storage
 
 
-@pytest.fixture
-def author(f, controller):
-    return f.user("staff", department=controller.department_code)
-
-
-@pytest.fixture
-def api(f, author):
-    return f.api(author)
-
-
 def upload(api, record_id, content: bytes, filename: str):
     """Post a multipart `file`, encoded in memory (the test client would otherwise spool large
     bodies to a temporary file it never closes)."""

@@ -3,22 +3,11 @@ value struck through, closing, voiding, escaping, the registers, and the form de
 import html as htmllib
 import re
 
-import pytest
 from sqlalchemy import func, select
 
 from portal.documents.models import Revision
 from portal.extensions import db
 from portal.records.models import Record
-
-
-@pytest.fixture
-def author(f, controller):
-    return f.user("staff", department=controller.department_code)
-
-
-@pytest.fixture
-def api(f, author):
-    return f.api(author)
 
 
 def fill_in(web, kit, form_id, values: dict, referrer=True):

@@ -17,16 +17,6 @@ def utc(*args):
 
 
 @pytest.fixture
-def author(f, controller):
-    return f.user("staff", department=controller.department_code)
-
-
-@pytest.fixture
-def api(f, author):
-    return f.api(author)
-
-
-@pytest.fixture
 def boss(f, controller):
     return f.api(controller)
 
