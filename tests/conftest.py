@@ -5,6 +5,7 @@ import shutil
 from datetime import datetime, timezone
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -85,6 +86,47 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def cli_env(app):
+    """Environment that points the command line at this test's database and instance."""
+    return {"PORTAL_INSTANCE": app.config["INSTANCE_PATH"],
+            "PORTAL_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"]}
+
+
+@pytest.fixture
+def cli(cli_env, monkeypatch):
+    """Run `portal ARGS...` in-process; the apps it builds are disposed afterwards.
+
+    The test's session is rolled back around each run (no stale snapshot held while
+    the CLI writes) and this thread's search searchers are closed (the CLI may swap
+    or rebuild the index)."""
+    import portal.cli
+    from portal.search.index import close_searchers
+
+    built = []
+    real_app = portal.cli._app
+
+    def tracked_app():
+        built.append(real_app())
+        return built[-1]
+
+    monkeypatch.setattr(portal.cli, "_app", tracked_app)
+
+    def run(*args, env=None):
+        db.session.rollback()
+        close_searchers()
+        result = CliRunner().invoke(portal.cli.main, list(args), env={**cli_env, **(env or {})})
+        db.session.rollback()
+        return result
+
+    yield run
+    for application in built:
+        with application.app_context():
+            close_searchers()
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture

@@ -7,10 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import create_engine, func, select, text
 
-import portal.cli
 from portal.accounts.models import Department, User
 from portal.documents.models import Document, Revision, Signature
 from portal.extensions import db
@@ -20,38 +18,6 @@ PG = bool(os.environ.get("PORTAL_TEST_DATABASE_URL"))
 
 
 # --- helpers ---------------------------------------------------------------------------
-
-@pytest.fixture
-def cli_env(app):
-    """Environment that points the command line at this test's database and instance."""
-    return {"PORTAL_INSTANCE": app.config["INSTANCE_PATH"],
-            "PORTAL_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"]}
-
-
-@pytest.fixture
-def cli(cli_env, monkeypatch):
-    """Run `portal ARGS...` in-process; the apps it builds are disposed afterwards."""
-    built = []
-    real_app = portal.cli._app
-
-    def tracked_app():
-        built.append(real_app())
-        return built[-1]
-
-    monkeypatch.setattr(portal.cli, "_app", tracked_app)
-
-    def run(*args, env=None):
-        db.session.rollback()  # no stale snapshot held by the test while the CLI writes
-        result = CliRunner().invoke(portal.cli.main, list(args), env={**cli_env, **(env or {})})
-        db.session.rollback()
-        return result
-
-    yield run
-    for application in built:
-        with application.app_context():
-            db.session.remove()
-            db.engine.dispose()
-
 
 def assert_ok(result) -> None:
     assert result.exit_code == 0, (result.exit_code, result.output, result.stderr, result.exception)

@@ -3,49 +3,14 @@ run in-process on the test's database and instance folder."""
 import shutil
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select, update
 
-import portal.cli
 from portal import clock
 from portal.extensions import db
 from portal.search import index as search_index
 from portal.search import indexer
 from portal.search.models import SearchOutbox
 from portal.search.query import search
-
-
-@pytest.fixture
-def cli_env(app):
-    return {"PORTAL_INSTANCE": app.config["INSTANCE_PATH"],
-            "PORTAL_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"]}
-
-
-@pytest.fixture
-def cli(cli_env, monkeypatch):
-    """Run `portal ARGS...` in-process; the apps it builds are disposed afterwards."""
-    built = []
-    real_app = portal.cli._app
-
-    def tracked_app():
-        built.append(real_app())
-        return built[-1]
-
-    monkeypatch.setattr(portal.cli, "_app", tracked_app)
-
-    def run(*args, env=None):
-        db.session.rollback()
-        search_index.close_searchers()
-        result = CliRunner().invoke(portal.cli.main, list(args), env={**cli_env, **(env or {})})
-        db.session.rollback()
-        return result
-
-    yield run
-    for application in built:
-        with application.app_context():
-            search_index.close_searchers()
-            db.session.remove()
-            db.engine.dispose()
 
 
 def assert_ok(result) -> None:
