@@ -11,8 +11,8 @@ document by document, so this module keeps, per index generation:
 * a column's values as one list indexed by document number.
 
 A generation is frozen: its document numbers and values never change, so entries
-are shared by every thread's searcher on it without locking (they are immutable;
-two threads computing the same entry at once only waste work). Only the newest
+are shared by every thread's searcher on it (they are immutable; a lock guards only
+the bookkeeping, and two threads computing the same entry at once only waste work). Only the newest
 KEEP_GENERATIONS generations are kept; a searcher on an older one still works, it
 just computes afresh.
 """
@@ -99,9 +99,3 @@ def column(searcher, field: str, raw: bool = False) -> list:
         reader = searcher.reader().column_reader(field, translate=not raw)
         values = columns[(field, raw)] = list(reader)
     return values
-
-
-def clear() -> None:
-    """Forget everything (tests)."""
-    with _lock:
-        _generations.clear()
