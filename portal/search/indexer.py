@@ -53,17 +53,24 @@ def index_objects(session, w, targets, written: set) -> None:
         if (kind, object_id) not in written:
             by_kind.setdefault(kind, []).append(object_id)
     for kind, ids in by_kind.items():
-        model, prefix, build, options = BUILDERS[kind]
-        for start in range(0, len(ids), LOAD_CHUNK):
-            chunk = list(dict.fromkeys(ids[start:start + LOAD_CHUNK]))
-            found = {obj.id: obj for obj in session.execute(
-                select(model).where(model.id.in_(chunk)).options(*options())).scalars()}
+        _, prefix, build, _ = BUILDERS[kind]
+        for chunk, found in _chunks(session, kind, list(dict.fromkeys(ids))):
             for object_id in chunk:
                 if object_id in found:
                     w.update_document(**build(found[object_id]))
                 else:
                     w.delete_by_term("key", f"{prefix}:{object_id}")
                 written.add((kind, object_id))
+
+
+def _chunks(session, kind: str, ids: list[int]):
+    """(ids, {id: object}) for `ids` LOAD_CHUNK at a time, loaded with the builder's
+    relationship options (objects that no longer exist are missing from the dict)."""
+    model, _, _, options = BUILDERS[kind]
+    for start in range(0, len(ids), LOAD_CHUNK):
+        chunk = ids[start:start + LOAD_CHUNK]
+        yield chunk, {obj.id: obj for obj in session.execute(
+            select(model).where(model.id.in_(chunk)).options(*options())).scalars()}
 
 
 def _apply_rows(session, w, rows) -> list[int]:
@@ -193,11 +200,10 @@ def _build(folder: Path, progress) -> int:
     try:
         with own_session() as s:
             total = _database_count(s)
-            for model, _, build, options in BUILDERS.values():
+            for kind, (model, _, build, _) in BUILDERS.items():
                 ids = list(s.execute(select(model.id).order_by(model.id)).scalars())
-                for start in range(0, len(ids), 500):
-                    chunk = ids[start:start + 500]
-                    for obj in s.execute(select(model).where(model.id.in_(chunk)).options(*options())).scalars():
+                for _, found in _chunks(s, kind, ids):
+                    for obj in found.values():
                         w.add_document(**build(obj))
                         done += 1
                     s.expunge_all()  # keep memory flat on big databases
