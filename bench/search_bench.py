@@ -804,9 +804,11 @@ def main(ns) -> int:
     import portal  # only to say which package runs
 
     log(f"portal package: {portal.__file__}; workdir {work}; items {ns.items}; seed {ns.seed}; "
-        f"cpus {os.cpu_count()}")
+        f"cpus {os.cpu_count()}; PORTAL_SEARCH_CACHE_MB {os.environ.get('PORTAL_SEARCH_CACHE_MB', 'default')}")
     result = {"items_requested": ns.items, "seed": ns.seed, "reps": ns.reps, "cpus": os.cpu_count(),
-              "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+              "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+              # the server's and search()'s postings cache (portal/search/cache.py); 0 = off
+              "search_cache_mb": os.environ.get("PORTAL_SEARCH_CACHE_MB", "256 (default)")}
     t_all = time.monotonic()
     global LOAD
     LOAD = LoadSampler()

@@ -53,6 +53,7 @@ def configure_blueprints(app: Flask) -> None:
     from portal.accounts.views import bp as accounts_views
     from portal.api_support import bp as api_root
     from portal.audit.api import bp as audit_api
+    from portal.audit.views import bp as audit_views
     from portal.documents.api import bp as documents_api
     from portal.documents.copies_api import bp as copies_api
     from portal.notifications.api import bp as notifications_api
@@ -72,7 +73,7 @@ def configure_blueprints(app: Flask) -> None:
         csrf.exempt(bp)  # the token API authenticates by bearer token, never by cookie
         app.register_blueprint(bp, url_prefix="/api/v1")
     for bp in (main_views, accounts_views, documents_views, copies_views, records_views,
-               designer_views, search_views):
+               designer_views, search_views, audit_views):
         app.register_blueprint(bp)
 
 

@@ -114,7 +114,7 @@ def id_arg(name: str) -> int | None:
     raw = request.args.get(name, "")
     if raw == "":
         return None
-    if not raw.isdigit():
+    if not raw.isdecimal():
         raise BadRequest(f"{name} must be a positive integer.", code="bad_parameter")
     value = int(raw)
     if value > MAX_ID:

@@ -1,6 +1,6 @@
 """Imports every model module so metadata (and Alembic) sees all tables."""
 from portal.accounts.models import ApiToken, Department, User  # noqa: F401
-from portal.audit.models import Clause  # noqa: F401
+from portal.audit.models import Audit, AuditChecklistItem, Clause, CorrectiveAction, Finding  # noqa: F401
 from portal.documents.models import ControlledCopy, Document, PeriodicReview, Revision, Signature  # noqa: F401
 from portal.notifications.models import Notification  # noqa: F401
 from portal.search.models import Evidence, SearchOutbox  # noqa: F401

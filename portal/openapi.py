@@ -59,11 +59,38 @@ OPERATIONS = [
     ("get", "/disposals", "Records past retention (controllers, approvers)", None, 200),
     ("post", "/records/{id}/disposal-request", "Propose disposal {method}", "Disposal", 200),
     ("post", "/records/{id}/dispose", "Approve a disposal {password}", "Password", 200),
+    # Internal audits and corrective actions
+    ("post", "/audits", "Plan an audit; auditors may not belong to an audited department (422)", "AuditCreate", 201),
+    ("get", "/audits", "Audits; ?state=planned|in_progress|reported|closed&year=&page=&per_page= "
+     "(external reviewers: reported and closed only)", None, 200),
+    ("get", "/audits/{id}", "One audit with its checklist, findings and their corrective actions", None, 200),
+    ("post", "/audits/{id}/start", "planned → in_progress (409 from any other state)", None, 200),
+    ("post", "/audits/{id}/report", "in_progress → reported, with the report text", "AuditReport", 200),
+    ("post", "/audits/{id}/close", "reported → closed; 409 while a major or minor finding has no corrective action",
+     None, 200),
+    ("post", "/audits/{id}/checklist", "Add a 检查表 question for a clause and department in scope "
+     "(while planned or in progress)", "ChecklistItem", 201),
+    ("patch", "/audits/{id}/checklist/{item_id}", "Record a checklist result (while in progress)", "CheckResult", 200),
+    ("post", "/audits/{id}/checklist/{item_id}", "Same as PATCH", "CheckResult", 200),
+    ("post", "/audits/{id}/findings", "Write a finding (while in progress); evidence must exist", "FindingCreate", 201),
+    ("get", "/findings/{id}", "One finding with its corrective actions", None, 200),
+    ("post", "/findings/{id}/actions", "Assign a corrective action (state open)", "ActionCreate", 201),
+    ("get", "/actions", "Corrective actions; ?state=open|completed|closed&owner=username", None, 200),
+    ("get", "/actions/{id}", "One corrective action", None, 200),
+    ("post", "/actions/{id}/complete", "The owner reports the open action done {note}", "Note", 200),
+    ("post", "/actions/{id}/verify", "An auditor who is not the owner verifies a completed action: "
+     "effective → closed, not effective → open", "Verify", 200),
+    ("get", "/audits/{id}/report.docx", "内审报告 as Word", None, 200),
+    ("get", "/audit-programme/{year}", "Coverage of every department × clause in the year's scope: "
+     "audited, planned or not_covered", None, 200),
     # Search and evidence
     ("get", "/search", "Full-text search; ?q=&kind=&department=&clause=&form=&state=&as_of=&date_from=&date_to=&sort=&page=&per_page=", None, 200),
-    ("post", "/evidence", "Freeze a search as evidence {q, filters?, note, finding_id?}", "Evidence", 201),
-    ("get", "/evidence", "Evidence items", None, 200),
+    ("post", "/evidence", "Freeze a search as evidence {q, filters?, note, finding_id? | checklist_item_id?}; "
+     "attaching needs an auditor, controller or admin and an audit that is not closed", "Evidence", 201),
+    ("get", "/evidence", "Evidence items; ?finding_id= or ?audit_id= for one finding's or one audit's", None, 200),
     ("get", "/evidence/{id}", "One evidence item, unchanged", None, 200),
+    ("post", "/evidence/{id}/attach", "Attach an unattached evidence item to a finding or checklist item "
+     "(409 once attached or when the audit is closed)", "EvidenceAttach", 200),
     ("get", "/search/health", "Database vs index counts (admin, controller)", None, 200),
 ]
 
@@ -117,9 +144,38 @@ SCHEMAS = {
         "data": {"type": "object"}, "reason": {"type": "string"}}},
     "Disposal": {"type": "object", "required": ["method"], "properties": {"method": {"type": "string"}}},
     "Password": {"type": "object", "required": ["password"], "properties": {"password": {"type": "string"}}},
+    "AuditCreate": {"type": "object", "required": ["title", "planned_start", "planned_end", "departments",
+                                                   "clauses", "lead_auditor"], "properties": {
+        "title": {"type": "string", "maxLength": 300},
+        "planned_start": {"type": "string", "format": "date"}, "planned_end": {"type": "string", "format": "date"},
+        "departments": {"type": "array", "items": {"type": "string"}, "description": "department codes"},
+        "clauses": {"type": "array", "items": {"type": "string"}, "description": "e.g. ISO 9001:2015 7.5.3"},
+        "lead_auditor": {"type": "string", "description": "username (auditor, controller or admin)"},
+        "team": {"type": "array", "items": {"type": "string"}}}},
+    "AuditReport": {"type": "object", "properties": {"summary": {"type": "string", "maxLength": 4000},
+                                                     "conclusion": {"type": "string", "maxLength": 4000}}},
+    "ChecklistItem": {"type": "object", "required": ["clause", "department", "question"], "properties": {
+        "clause": {"type": "string"}, "department": {"type": "string"}, "question": {"type": "string"}}},
+    "CheckResult": {"type": "object", "required": ["result"], "properties": {
+        "result": {"enum": ["conforming", "nonconforming", "observation", "not_applicable"]},
+        "notes": {"type": "string", "maxLength": 4000}}},
+    "FindingCreate": {"type": "object", "required": ["classification", "clause", "department", "statement"],
+                      "properties": {
+        "classification": {"enum": ["major", "minor", "observation", "ofi"]}, "clause": {"type": "string"},
+        "department": {"type": "string"}, "statement": {"type": "string", "maxLength": 4000},
+        "evidence": {"type": "array", "maxItems": 20, "items": {"type": "object", "required": ["kind", "id"],
+                     "properties": {"kind": {"enum": ["document", "revision", "record"]}, "id": {"type": "integer"}}}}}},
+    "ActionCreate": {"type": "object", "required": ["owner", "due_date", "plan"], "properties": {
+        "owner": {"type": "string"}, "due_date": {"type": "string", "format": "date"},
+        "containment": {"type": "string"}, "root_cause": {"type": "string"}, "plan": {"type": "string"}}},
+    "Note": {"type": "object", "required": ["note"], "properties": {"note": {"type": "string"}}},
+    "Verify": {"type": "object", "required": ["effective", "note"], "properties": {
+        "effective": {"type": "boolean"}, "note": {"type": "string"}}},
     "Evidence": {"type": "object", "required": ["q"], "properties": {
         "q": {"type": "string"}, "filters": {"type": "object"}, "note": {"type": "string"},
-        "finding_id": {"type": "integer"}}},
+        "finding_id": {"type": "integer"}, "checklist_item_id": {"type": "integer"}}},
+    "EvidenceAttach": {"type": "object", "properties": {
+        "finding_id": {"type": "integer"}, "checklist_item_id": {"type": "integer"}}},
 }
 
 ERROR_STATUSES = {"400": "Malformed request", "401": "Not authenticated", "403": "Not allowed",
@@ -131,8 +187,10 @@ def _operation(summary: str, schema: str | None, status: int, path: str) -> dict
     op = {"summary": summary, "responses": {str(status): {"description": "OK"}}}
     op["responses"].update({code: {"description": text, "content": {"application/json": {"schema": ERROR}}}
                             for code, text in ERROR_STATUSES.items()})
-    if "{id}" in path:
-        op["parameters"] = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    params = [name for name in ("id", "item_id", "year") if "{" + name + "}" in path]
+    if params:
+        op["parameters"] = [{"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+                            for name in params]
     if schema:
         op["requestBody"] = {"content": {"application/json": {
             "schema": {"$ref": f"#/components/schemas/{schema}"}}}}

@@ -17,7 +17,7 @@ _last_activation = [0.0]
 def load_user(user_id: str):
     from portal.accounts.models import User
 
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    user = db.session.get(User, int(user_id)) if user_id.isdecimal() else None
     return user if user is not None and user.is_active else None
 
 

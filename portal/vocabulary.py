@@ -67,6 +67,21 @@ WORDS = {
     "kind": _l("kind"),
     "department": _l("department"),
     "state": _l("state"),
+    # audit states, finding classes, checklist results, corrective-action states and
+    # programme coverage (audit.models, audit.queries); "open" and "closed" are above
+    "planned": _l("planned"),
+    "in_progress": _l("in_progress"),
+    "reported": _l("reported"),
+    "major": _l("major"),
+    "minor": _l("minor"),
+    "observation": _l("observation"),
+    "ofi": _l("ofi"),
+    "conforming": _l("conforming"),
+    "nonconforming": _l("nonconforming"),
+    "not_applicable": _l("not_applicable"),
+    "completed": _l("completed"),
+    "audited": _l("audited"),
+    "not_covered": _l("not_covered"),
     # per-field problems from records.fields, shown as {{ _(errors[field.name]) }}
     "required": _l("required"),
     "must be text": _l("must be text"),

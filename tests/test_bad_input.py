@@ -214,7 +214,7 @@ def test_staff_cannot_release(f, doc):
     api = f.api(rev.author)
     before = snapshot()
     assert_error(api.post(f"/revisions/{rev.id}/release",
-                          json={"effective_date": date.today().isoformat()}), 403)
+                          json={"effective_date": clock.today().isoformat()}), 403)
     assert snapshot() == before
     assert api.get(f"/revisions/{rev.id}").get_json()["state"] == "approved"
 
@@ -410,7 +410,7 @@ def test_garbage_token_is_401(client, controller, header):
 @pytest.mark.parametrize("role", ["controller", "external_reviewer"])
 def test_expired_account_is_401(f, client, role):
     """A user whose --expires date has passed gets 401 with a token that used to work."""
-    user = f.user(role, expires=date.today() - timedelta(days=1))
+    user = f.user(role, expires=clock.today() - timedelta(days=1))
     token = f.token(user)
     assert_unauthenticated(client, {"Authorization": f"Bearer {token}"}, user.department_code)
 
@@ -571,3 +571,10 @@ def test_browser_login_without_csrf_token_is_refused(client, controller):
     resp = client.post("/login", data={"username": controller.username, "password": PASSWORD})
     assert resp.status_code == 400
     assert client.get("/documents/new").status_code == 302  # still signed out
+
+
+@pytest.mark.parametrize("path", ["/records?form_id=²", "/copies?document_id=³", "/search?q=文件&page=²",
+                                  "/search?q=文件&per_page=¹⁰"])
+def test_unicode_digits_that_int_refuses_are_400_not_500(capi, path):
+    # '²'.isdigit() is True but int('²') raises: numbers are checked with isdecimal().
+    assert_error(capi.get(path), 400)

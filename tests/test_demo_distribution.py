@@ -1,7 +1,7 @@
 """The demo (`portal demo`) shows the distribution features with realistic data: copies out,
 a superseded revision with a recall outstanding, an overdue periodic review and an
 external document."""
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -67,3 +67,17 @@ def test_the_demo_lists_an_external_document(demo):
     assert ext["doc_type"] == "external" and ext["external_source"] and ext["received_on"]
     assert ext["status"] == "effective"
     assert [c for c in all_items(demo, f"/copies?document_id={ext['id']}")]  # distributed like the others
+
+
+def test_demo_dates_are_relative_to_the_day_it_is_loaded(demo):
+    """The loader replays history under a frozen clock; the reviewer's 30-day tour and the open
+    drafts must still count from the real day of loading, not from the replayed past."""
+    from portal.documents.models import Revision
+    from portal.extensions import db
+
+    today = clock.today()
+    assert accounts.user_by_username("cb_auditor").expires_on == today + timedelta(days=30)
+    open_revs = db.session.query(Revision).filter(Revision.state.in_(("draft", "in_review"))).all()
+    assert open_revs
+    created = [clock.local(r.created_at).date() for r in open_revs]
+    assert all(today - timedelta(days=30) <= day <= today for day in created), created

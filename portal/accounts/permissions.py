@@ -4,6 +4,8 @@ from portal.errors import NotAllowed
 MANAGE_DOCUMENTS = ("admin", "controller")
 ADMINISTER = ("admin",)
 AUTHOR = ("admin", "controller", "staff", "approver", "auditor")
+# Plan and run internal audits, and verify corrective actions.
+RUN_AUDITS = ("admin", "controller", "auditor")
 
 
 def require_role(user, roles: tuple[str, ...], what: str) -> None:

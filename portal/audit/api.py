@@ -1,8 +1,15 @@
-"""JSON API for the clause catalogue."""
-from flask import jsonify, request
+"""JSON API for the clause catalogue, internal audits and corrective actions
+(CONTRACT.md "Internal audits and corrective actions")."""
+from flask import g, jsonify, request
 
-from portal.api_support import api_blueprint
+from portal.api_support import api_blueprint, created, int_arg, json_body, paginate
+from portal.audit import queries, services
 from portal.audit.clauses import list_clauses
+from portal.audit.docx_export import report_filename, render_audit_report
+from portal.audit.models import ACTION_STATES, AUDIT_STATES
+from portal.audit.serializers import action_json, audit_json, checklist_item_json, finding_json, programme_json
+from portal.documents.exports import DOCX_MIME, attachment
+from portal.errors import BadRequest
 
 bp = api_blueprint("audit_api")
 
@@ -13,3 +20,132 @@ def clauses():
     items = [{"standard": c.standard, "number": c.number, "title": c.title_zh,
               "title_en": c.title_en} for c in list_clauses(request.args.get("standard"))]
     return jsonify({"items": items, "total": len(items)})
+
+
+def _choice_arg(name: str, allowed) -> str | None:
+    value = request.args.get(name) or None
+    if value is not None and value not in allowed:
+        raise BadRequest(f"{name} must be one of {', '.join(allowed)}.", code="bad_parameter")
+    return value
+
+
+def _audit_detail(audit):
+    return jsonify(audit_json(audit, detail=True))
+
+
+@bp.post("/audits")
+def create_audit():
+    """Plan an audit {title, planned_start, planned_end, departments, clauses, lead_auditor, team}."""
+    return created(audit_json(services.create_audit(g.user, json_body()), detail=True))
+
+
+@bp.get("/audits")
+def list_audits():
+    """Audits the caller may see; ?state=&year=."""
+    year = int_arg("year", 0, 0, 9999) or None
+    query = queries.audit_query(g.user, state=_choice_arg("state", AUDIT_STATES), year=year)
+    return jsonify(paginate(query, audit_json))
+
+
+@bp.get("/audits/<int:audit_id>")
+def get_audit(audit_id: int):
+    """One audit with its checklist, findings and their corrective actions."""
+    return _audit_detail(queries.get_audit(g.user, audit_id))
+
+
+def _advance(audit_id: int, step: str):
+    audit = queries.get_audit(g.user, audit_id)
+    payload = json_body() if request.get_data() else {}
+    return _audit_detail(services.advance_audit(g.user, audit, step, payload))
+
+
+@bp.post("/audits/<int:audit_id>/start")
+def start_audit(audit_id: int):
+    """planned → in_progress."""
+    return _advance(audit_id, "start")
+
+
+@bp.post("/audits/<int:audit_id>/report")
+def report_audit(audit_id: int):
+    """in_progress → reported, with the report's {summary?, conclusion?}."""
+    return _advance(audit_id, "report")
+
+
+@bp.post("/audits/<int:audit_id>/close")
+def close_audit(audit_id: int):
+    """reported → closed; every major or minor finding must have a corrective action."""
+    return _advance(audit_id, "close")
+
+
+@bp.post("/audits/<int:audit_id>/checklist")
+def add_checklist_item(audit_id: int):
+    """Add a 检查表 question {clause, department, question}."""
+    audit = queries.get_audit(g.user, audit_id)
+    return created(checklist_item_json(services.add_checklist_item(g.user, audit, json_body())))
+
+
+@bp.route("/audits/<int:audit_id>/checklist/<int:item_id>", methods=["PATCH", "POST"])
+def record_check_result(audit_id: int, item_id: int):
+    """Record a checklist result {result, notes}."""
+    item = queries.get_checklist_item(g.user, audit_id, item_id)
+    return jsonify(checklist_item_json(services.record_check_result(g.user, item, json_body())))
+
+
+@bp.post("/audits/<int:audit_id>/findings")
+def raise_finding(audit_id: int):
+    """Write a finding {classification, clause, department, statement, evidence}."""
+    audit = queries.get_audit(g.user, audit_id)
+    return created(finding_json(services.raise_finding(g.user, audit, json_body())))
+
+
+@bp.get("/findings/<int:finding_id>")
+def get_finding(finding_id: int):
+    """One finding with its corrective actions."""
+    return jsonify(finding_json(queries.get_finding(g.user, finding_id)))
+
+
+@bp.post("/findings/<int:finding_id>/actions")
+def open_action(finding_id: int):
+    """Assign a corrective action {owner, due_date, containment?, root_cause?, plan}."""
+    finding = queries.get_finding(g.user, finding_id)
+    return created(action_json(services.open_action(g.user, finding, json_body())))
+
+
+@bp.get("/actions")
+def list_actions():
+    """Corrective actions; ?state=&owner=."""
+    query = queries.action_query(state=_choice_arg("state", ACTION_STATES), owner=request.args.get("owner"))
+    return jsonify(paginate(query, action_json))
+
+
+@bp.get("/actions/<int:action_id>")
+def get_action(action_id: int):
+    """One corrective action."""
+    return jsonify(action_json(queries.get_action(g.user, action_id)))
+
+
+@bp.post("/actions/<int:action_id>/complete")
+def complete_action(action_id: int):
+    """The owner reports the action done {note}."""
+    action = queries.get_action(g.user, action_id)
+    return jsonify(action_json(services.complete_action(g.user, action, json_body())))
+
+
+@bp.post("/actions/<int:action_id>/verify")
+def verify_action(action_id: int):
+    """An auditor who is not the owner verifies effectiveness {effective, note}."""
+    action = queries.get_action(g.user, action_id)
+    return jsonify(action_json(services.verify_action(g.user, action, json_body())))
+
+
+@bp.get("/audits/<int:audit_id>/report.docx")
+def audit_report(audit_id: int):
+    """The 内审报告 as Word."""
+    audit = queries.get_audit(g.user, audit_id)
+    return attachment(render_audit_report(audit), report_filename(audit), DOCX_MIME)
+
+
+@bp.get("/audit-programme/<int:year>")
+def audit_programme(year: int):
+    """Coverage of every department × clause in the year's scope: audited, planned or not covered."""
+    return jsonify(programme_json(queries.programme(g.user, year)))

@@ -16,12 +16,19 @@ DEMO_PASSWORD = "Portal#2026"
 CONTENT = Path(__file__).parent / "content"
 # Days before the effective date on which each workflow step happened.
 STEP_OFFSETS = {"create": -12, "submit": -9, "review": -6, "approve": -4, "release": -2}
+# The day the demo is loaded on, read before the clock is frozen in the demo's past: open drafts
+# and the reviewer's expiry are relative to it, not to whatever day a replayed step is frozen at.
+_load_day: date | None = None
 
 
 def load_demo() -> str:
     """Load the demo once; a second call leaves the data as it is."""
+    from portal.demo.audit import audit_steps
+
+    global _load_day
     if db.session.execute(select(User).where(User.username == "wenkong")).first():
         return "demo data already loaded"
+    _load_day = clock.today()
     try:
         _load_accounts()
         steps = []
@@ -29,6 +36,7 @@ def load_demo() -> str:
             steps.extend(_document_steps(spec))
         steps.extend(_form_steps())
         steps.extend(distribution_steps())
+        steps.extend(audit_steps())
         for _at, _order, step in sorted(steps, key=lambda s: (s[0], s[1])):
             step()
     finally:
@@ -37,7 +45,8 @@ def load_demo() -> str:
 
     records = db.session.query(Record).count()
     return (f"demo loaded: {len(catalog.DEPARTMENTS)} departments, {len(catalog.USERS)} users, "
-            f"{len(catalog.DOCUMENTS)} documents, {len(_form_specs())} forms, {records} records; "
+            f"{len(catalog.DOCUMENTS)} documents, {len(_form_specs())} forms, {records} records, "
+            f"one internal audit; "
             f"every demo user's password is {DEMO_PASSWORD}")
 
 
@@ -51,7 +60,7 @@ def _load_accounts() -> None:
         accounts.create_department("demo", code, name)
     for spec in catalog.USERS:
         # The certification-body reviewer's tour is time-limited: 30 days from today.
-        expires = date.today() + timedelta(days=30) if spec["role"] == "external_reviewer" else None
+        expires = _load_day + timedelta(days=30) if spec["role"] == "external_reviewer" else None
         accounts.create_user("demo", spec["username"], DEMO_PASSWORD, spec["role"],
                              spec["department"], spec["name"], expires)
 
@@ -63,7 +72,7 @@ def _user(username: str) -> User:
 def _document_steps(spec: dict) -> list:
     """Timed steps for one document: registration and each revision's workflow."""
     first = spec["revisions"][0]
-    start = date.fromisoformat(first["effective_date"]) if first["effective_date"] else date.today()
+    start = date.fromisoformat(first["effective_date"]) if first["effective_date"] else _load_day
     created_at = _at(start + timedelta(days=STEP_OFFSETS["create"] - 3))
     steps = [(created_at, 0, lambda: _register(spec, created_at))]
     for index, rev in enumerate(spec["revisions"]):
@@ -126,7 +135,7 @@ def _activate_step(effective: date):
 def _revision_steps(code: str, rev: dict, index: int, create: bool = True) -> list:
     """Timed steps taking one catalogue revision as far as its `state` (default: effective)."""
     effective = date.fromisoformat(rev["effective_date"]) if rev["effective_date"] else None
-    anchor = effective or date.today()  # open drafts and reviews began in the last fortnight
+    anchor = effective or _load_day  # open drafts and reviews began in the last fortnight
     final = rev.get("state", "effective")
 
     def when(step, hour=9):

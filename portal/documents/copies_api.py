@@ -95,7 +95,7 @@ def list_reviews(doc_id: int):
 def reviews_due():
     """Documents whose periodic review is due within ?days= (default 30), overdue first."""
     days = request.args.get("days", "30")
-    docs = review.reviews_due(None, int(days) if days.isdigit() else 30)
+    docs = review.reviews_due(None, int(days) if days.isdecimal() else 30)
     items = [document_json(d, g.user) for d in docs if queries.can_view_document(g.user, d)]
     return jsonify({"items": items, "total": len(items)})
 

@@ -94,7 +94,7 @@ def register():
     outstanding = request.args.get("outstanding_recall") == "1"
     doc_id = request.args.get("document_id", "")
     query = queries.restrict_copies(distribution.copy_query(
-        document_id=int(doc_id) if doc_id.isdigit() and len(doc_id) < 18 else None,
+        document_id=int(doc_id) if doc_id.isdecimal() and len(doc_id) < 18 else None,
         outstanding_recall=outstanding), current_user)
     copies = db.session.execute(query).scalars().all()
     if request.args.get("format") == "xlsx":

@@ -175,7 +175,7 @@ def _child_with(parent, tag: str, attribute: str, value: str | None):
 def _level_from_style(style_name: str, prefix: str) -> int:
     """'List Bullet 2' is the second level (ilvl 1)."""
     suffix = style_name[len(prefix):].strip()
-    return min(int(suffix) - 1, 8) if suffix.isdigit() and int(suffix) > 0 else 0
+    return min(int(suffix) - 1, 8) if suffix.isdecimal() and int(suffix) > 0 else 0
 
 
 def _block_elements(container):
@@ -202,7 +202,7 @@ def _numbering_of(paragraph: Paragraph) -> tuple[str | None, int]:
     num_id = num_pr.find(qn("w:numId"))
     ilvl = num_pr.find(qn("w:ilvl"))
     raw_level = ilvl.get(qn("w:val"), "0") if ilvl is not None else "0"
-    level = min(int(raw_level), 8) if raw_level.isdigit() else 0
+    level = min(int(raw_level), 8) if raw_level.isdecimal() else 0
     return (num_id.get(qn("w:val")) if num_id is not None else None), level
 
 

@@ -68,7 +68,7 @@ def _parse_body(html: str) -> list:
 
 
 def _span(value: str | None) -> int:
-    return min(int(value), 50) if value and value.isdigit() and int(value) > 0 else 1
+    return min(int(value), 50) if value and value.isdecimal() and int(value) > 0 else 1
 
 
 class _BodyParser(HTMLParser):

@@ -47,7 +47,7 @@ def new():
                                 if n.strip()]
         data["clauses"] = request.form.getlist("clauses")
         for key in ("review_period_months", "retention_years"):
-            if request.form.get(key, "").strip().isdigit():
+            if request.form.get(key, "").strip().isdecimal():
                 data[key] = int(request.form[key])
         doc = services.create_document(current_user, data)
         flash(_("Document registered."), "success")

@@ -39,8 +39,9 @@ def freeze():
 
 @bp.get("/evidence")
 def list_evidence():
-    """Evidence items the caller may read, newest first."""
-    items = evidence.evidence_list(g.user)
+    """Evidence items the caller may read, newest first (?finding_id= or ?audit_id= to narrow)."""
+    items = evidence.evidence_list(g.user, finding_id=int_arg("finding_id", None, 1, 2**63 - 1),
+                                   audit_id=int_arg("audit_id", None, 1, 2**63 - 1))
     page, per_page = int_arg("page", 1, 1, 10**6), int_arg("per_page", 20, 1, 100)
     chunk = items[(page - 1) * per_page:page * per_page]
     return jsonify({"items": [evidence.evidence_json(e) for e in chunk], "total": len(items),
@@ -51,6 +52,13 @@ def list_evidence():
 def show_evidence(evidence_id: int):
     """One evidence item, exactly as frozen (with a check that its hash still matches)."""
     return jsonify(evidence.evidence_json(evidence.get_evidence(g.user, evidence_id)))
+
+
+@bp.post("/evidence/<int:evidence_id>/attach")
+def attach_evidence(evidence_id: int):
+    """Attach an evidence item to a finding or a checklist item {finding_id | checklist_item_id}."""
+    item = evidence.get_evidence(g.user, evidence_id)
+    return jsonify(evidence.evidence_json(evidence.attach(g.user, item, json_body())))
 
 
 @bp.get("/search/health")

@@ -9,6 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal import clock
+from portal.audit.models import NONCONFORMITIES, CorrectiveAction, Finding
+from portal.audit.queries import REPORTED
 from portal.documents.models import HISTORIC_STATES, Document, Revision
 from portal.records.models import Record
 from portal.search.schema import EXCERPT_CHARS, OPEN_END, clause_terms, yyyymmdd
@@ -127,6 +129,68 @@ def record_fields(rec: Record) -> dict:
     })
 
 
+def _finding_state(finding: Finding) -> str:
+    """A nonconformity is open until it has corrective actions and all are closed;
+    an observation or opportunity for improvement until its audit closes."""
+    if finding.classification in NONCONFORMITIES:
+        done = finding.actions and all(a.state == "closed" for a in finding.actions)
+    else:
+        done = finding.audit.state == "closed"
+    return "closed" if done else "open"
+
+
+def _audit_fields(finding: Finding) -> dict:
+    """What a finding and its corrective actions share: clause, department, audience."""
+    audit = finding.audit
+    return {"department": finding.department.code if finding.department else None,
+            "clauses": ",".join(clause_terms([finding.clause])), "clause_refs": [finding.clause],
+            "rank": 0, "confidentiality": "internal",
+            # Every account sees audits; a certification-body reviewer only reported ones.
+            "audience": "all controllers", "tour": "yes" if audit.state in REPORTED else "no"}
+
+
+def finding_fields(finding: Finding) -> dict:
+    """The index document of one audit finding: statement, clause, evidence references."""
+    audit = finding.audit
+    evidence = " ".join(f"{e.get('kind')}:{e.get('id')}" for e in finding.evidence or [])
+    body = _join(finding.statement, finding.clause, evidence,
+                 *(a.plan for a in finding.actions))
+    return _clean({
+        "key": f"finding:{finding.id}", "kind": "finding", "obj_id": finding.id, "doc_id": audit.id,
+        "ref": finding.number, "ref_exact": finding.number.lower(),
+        "title": f"{audit.number} {audit.title}", "body": body, "excerpt": body[:EXCERPT_CHARS],
+        "spell": _join(audit.title, body), "doc_type": finding.classification,
+        "state": _finding_state(finding), "date": _local_datetime(finding.created_at),
+        **_audit_fields(finding),
+    })
+
+
+def action_fields(action: CorrectiveAction) -> dict:
+    """The index document of one corrective action: containment, root cause, plan, outcome."""
+    finding = action.finding
+    body = _join(action.containment, action.root_cause, action.plan, action.completion_note,
+                 action.verification_note, finding.statement)
+    fields = _audit_fields(finding)
+    fields["tour"] = "yes"  # CONTRACT.md: reviewers see corrective actions
+    return _clean({
+        "key": f"action:{action.id}", "kind": "action", "obj_id": action.id, "doc_id": finding.id,
+        "ref": action.number, "ref_exact": action.number.lower(),
+        "title": f"纠正措施 {finding.number}", "body": body, "excerpt": body[:EXCERPT_CHARS],
+        "spell": body, "doc_type": "action", "state": action.state,
+        "date": _local_datetime(action.created_at), **fields,
+    })
+
+
+def _finding_options():
+    return (selectinload(Finding.audit), selectinload(Finding.department),
+            selectinload(Finding.actions))
+
+
+def _action_options():
+    return (selectinload(CorrectiveAction.finding).selectinload(Finding.audit),
+            selectinload(CorrectiveAction.finding).selectinload(Finding.department))
+
+
 def _revision_options():
     return (selectinload(Revision.signatures),
             selectinload(Revision.document).selectinload(Document.department),
@@ -143,6 +207,8 @@ def _record_options():
 BUILDERS = {
     "revision": (Revision, "revision", revision_fields, _revision_options),
     "record": (Record, "record", record_fields, _record_options),
+    "finding": (Finding, "finding", finding_fields, _finding_options),
+    "action": (CorrectiveAction, "action", action_fields, _action_options),
 }
 
 

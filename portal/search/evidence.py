@@ -3,10 +3,12 @@ import hashlib
 import json
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from portal import clock
-from portal.accounts.permissions import require_writer
-from portal.errors import NotFound
+from portal.accounts.permissions import RUN_AUDITS, require_role, require_writer
+from portal.audit.models import AuditChecklistItem, Finding
+from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.extensions import db
 from portal.search.analyzer import ANALYZER_VERSION, parse_query
 from portal.search.models import Evidence
@@ -16,6 +18,7 @@ from portal.validation import Fields
 
 FILTER_NAMES = ("kind", "department", "clause", "form", "state", "as_of", "date_from", "date_to", "sort")
 MAX_EVIDENCE_HITS = 100
+MAX_TARGET_AUDITS = 20  # the newest open audits offered as "attach to" choices
 
 
 def _frozen_hit(hit: dict) -> dict:
@@ -48,30 +51,125 @@ def freeze_search(actor, payload: dict) -> Evidence:
     f = Fields(payload)
     q = f.text("q", 1000, required=True)
     note = f.text("note", 5000, default="")
-    finding_id = f.integer("finding_id", 1, 2**63 - 1)
+    finding_id, item_id = _target_ids(f)
     filters = payload.get("filters") or {}
     if not isinstance(filters, dict) or any(k not in FILTER_NAMES or not isinstance(v, str)
                                             for k, v in filters.items()):
         f.fail("filters", "an object of string filters: " + ", ".join(FILTER_NAMES))
     f.done("Invalid evidence.")
+    target = _target(actor, finding_id, item_id)
     result = search(actor, q=q, per_page=MAX_EVIDENCE_HITS, **filters)
     hits = [_frozen_hit(h) for h in result["hits"]]
     item = Evidence(q=q, filters=filters, parsed_query=str(parse_query(q).query),
                     index_generation=_generation(), analyzer_version=ANALYZER_VERSION,
                     total=result["total"], hits=hits, result_hash=result_hash(q, filters, hits),
-                    note=note or "", finding_id=finding_id, created_by=actor, created_at=clock.now())
+                    note=note or "", created_by=actor, created_at=clock.now())
     db.session.add(item)
     db.session.flush()
     trail.record(actor, "evidence.freeze", "evidence", item.id, None,
                  {"q": q, "filters": filters, "result_hash": item.result_hash, "hits": len(hits)})
+    if target is not None:
+        _link(actor, item, target)
     db.session.commit()
     return item
+
+
+def attach(actor, item: Evidence, payload: dict) -> Evidence:
+    """Attach an evidence item from the basket to one finding or checklist item, once:
+    what it supports is part of the audit record, so it is not moved afterwards."""
+    require_writer(actor)
+    f = Fields(payload)
+    finding_id, item_id = _target_ids(f)
+    if not (finding_id or item_id):
+        f.fail("finding_id", "a finding_id or a checklist_item_id is required")
+    f.done("Invalid attachment.")
+    target = _target(actor, finding_id, item_id)
+    db.session.refresh(item, with_for_update=True)  # two attaches at once: the second sees the first
+    if item.finding_id or item.checklist_item_id:
+        raise Conflict("This evidence is already attached.", code="already_attached")
+    _link(actor, item, target)
+    db.session.commit()
+    return item
+
+
+def attach_targets(actor) -> list[tuple[str, str]]:
+    """(form value, label) of every finding and checklist item the actor may attach
+    evidence to: those of audits not closed, for auditors, controllers and admins."""
+    from portal.audit.models import Audit
+
+    if actor.role not in RUN_AUDITS or actor.is_read_only:
+        return []
+    audits = db.session.execute(
+        select(Audit).where(Audit.state != "closed").order_by(Audit.planned_start.desc(), Audit.id.desc())
+        .limit(MAX_TARGET_AUDITS).options(selectinload(Audit.findings), selectinload(Audit.checklist))).scalars()
+    out = []
+    for audit in audits:
+        out += [(f"finding:{x.id}", f"{x.number} {x.statement[:40]}") for x in audit.findings]
+        out += [(f"checklist:{c.id}", f"{audit.number} {c.clause} {c.question[:40]}") for c in audit.checklist]
+    return out
+
+
+def supported(item: Evidence) -> dict | None:
+    """What the evidence is attached to, for display: {kind, label, audit_id, anchor}."""
+    if item.finding_id:
+        x = db.session.get(Finding, item.finding_id)
+        return {"kind": "finding", "label": f"{x.number} {x.statement[:60]}", "audit_id": x.audit_id,
+                "anchor": f"finding-{x.id}"}
+    if item.checklist_item_id:
+        c = db.session.get(AuditChecklistItem, item.checklist_item_id)
+        return {"kind": "checklist", "label": f"{c.audit.number} {c.clause} {c.question[:60]}",
+                "audit_id": c.audit_id, "anchor": f"item-{c.id}"}
+    return None
+
+
+def target_payload(value: str | None) -> dict:
+    """A form's "finding:ID" / "checklist:ID" choice as the JSON API's fields."""
+    kind, _, number = (value or "").partition(":")
+    name = {"finding": "finding_id", "checklist": "checklist_item_id"}.get(kind)
+    return {name: int(number)} if name and number.isdecimal() and len(number) < 19 else {}
+
+
+def _target_ids(f: Fields) -> tuple[int | None, int | None]:
+    finding_id = f.integer("finding_id", 1, 2**63 - 1)
+    item_id = f.integer("checklist_item_id", 1, 2**63 - 1)
+    if finding_id and item_id:
+        f.fail("checklist_item_id", "attach to a finding or a checklist item, not both")
+    return finding_id, item_id
+
+
+def _target(actor, finding_id: int | None, item_id: int | None):
+    """The finding or checklist item evidence is to support, checked: it exists, the
+    actor runs audits, and its audit is not closed."""
+    if not (finding_id or item_id):
+        return None
+    require_role(actor, RUN_AUDITS, "attach evidence to audits")
+    name, model, key = (("finding_id", Finding, finding_id) if finding_id
+                        else ("checklist_item_id", AuditChecklistItem, item_id))
+    target = db.session.get(model, key)
+    if target is None:
+        raise ValidationFailed("Invalid evidence.", fields={name: "no such " + name[:-3].replace("_", " ")})
+    if target.audit.state == "closed":
+        raise Conflict("The audit is closed; its evidence is final.", code="audit_closed")
+    return target
+
+
+def _link(actor, item: Evidence, target) -> None:
+    """Set the link and write it to the trail of the finding (or of the checklist's audit)."""
+    after = {"evidence_id": item.id, "result_hash": item.result_hash, "q": item.q}
+    if isinstance(target, Finding):
+        item.finding_id = target.id
+        trail.record(actor, "finding.evidence", "finding", target.id, None, after)
+    else:
+        item.checklist_item_id = target.id
+        trail.record(actor, "audit.checklist_evidence", "audit", target.audit_id, None,
+                     {**after, "checklist_item_id": target.id})
 
 
 READERS = ("admin", "controller", "auditor", "external_reviewer")
 
 
 def _hit_visible(user, hit: dict) -> bool:
+    from portal.audit.queries import can_view_audit
     from portal.documents.models import Revision
     from portal.documents.queries import can_view_revision
     from portal.records.models import Record
@@ -83,7 +181,10 @@ def _hit_visible(user, hit: dict) -> bool:
     if hit["kind"] == "record":
         rec = db.session.get(Record, hit["id"])
         return rec is not None and can_view_record(user, rec)
-    return False
+    if hit["kind"] == "finding":
+        finding = db.session.get(Finding, hit["id"])
+        return finding is not None and can_view_audit(user, finding.audit)
+    return hit["kind"] == "action"  # every account sees corrective actions
 
 
 def may_read(user, item: Evidence) -> bool:
@@ -101,9 +202,17 @@ def get_evidence(user, evidence_id: int) -> Evidence:
     return item
 
 
-def evidence_list(user, limit: int = 500) -> list[Evidence]:
-    """The evidence items the user may read, newest first."""
+def evidence_list(user, limit: int = 500, finding_id: int | None = None,
+                  audit_id: int | None = None) -> list[Evidence]:
+    """The evidence items the user may read, newest first; optionally only those of
+    one finding, or of one audit's findings and checklist items."""
     query = select(Evidence).order_by(Evidence.id.desc()).limit(limit)
+    if finding_id:
+        query = query.where(Evidence.finding_id == finding_id)
+    if audit_id:
+        query = query.where(Evidence.finding_id.in_(select(Finding.id).where(Finding.audit_id == audit_id))
+                            | Evidence.checklist_item_id.in_(select(AuditChecklistItem.id)
+                                                             .where(AuditChecklistItem.audit_id == audit_id)))
     if user.role not in READERS:
         query = query.where(Evidence.created_by_id == user.id)
     return [item for item in db.session.execute(query).scalars() if may_read(user, item)]
@@ -113,6 +222,7 @@ def evidence_json(item: Evidence) -> dict:
     return {"id": item.id, "q": item.q, "filters": item.filters, "parsed_query": item.parsed_query,
             "index_generation": item.index_generation, "analyzer_version": item.analyzer_version,
             "total": item.total, "hits": item.hits, "result_hash": item.result_hash, "note": item.note,
-            "finding_id": item.finding_id, "created_by": item.created_by.username,
+            "finding_id": item.finding_id, "checklist_item_id": item.checklist_item_id,
+            "created_by": item.created_by.username,
             "created_at": item.created_at.isoformat(),
             "intact": result_hash(item.q, item.filters, item.hits) == item.result_hash}

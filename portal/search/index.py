@@ -191,20 +191,10 @@ def _current_searcher(cache: dict, root: Path, instance_path):
     if searcher is not None:
         searcher.close()
     ix = open_index(instance_path)
-    fresh = PortalSearcher(ix.reader(), fromindex=ix)
+    fresh = Searcher(ix.reader(), fromindex=ix)
     fresh.portal_folder = str(ix.storage.folder)  # with the generation, the cache key
     cache[str(root)] = (Path(ix.storage.folder).name, fresh)
     return fresh
-
-
-class PortalSearcher(Searcher):
-    """A Searcher that also takes the frozensets of portal.search.cache as filters
-    (Whoosh accepts only a set, a DocIdSet, Results or a Query)."""
-
-    def _filter_to_comb(self, obj):
-        if isinstance(obj, frozenset):
-            return obj
-        return super()._filter_to_comb(obj)
 
 
 def close_searchers() -> None:

@@ -34,7 +34,9 @@ class Evidence(db.Model):
     hits: Mapped[list] = mapped_column(JSON)
     result_hash: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text, default="")
-    finding_id: Mapped[int | None]
+    # What the evidence supports: one finding or one checklist item (检查表 row), or nothing yet.
+    finding_id: Mapped[int | None] = mapped_column(ForeignKey("finding.id"), index=True)
+    checklist_item_id: Mapped[int | None] = mapped_column(ForeignKey("audit_checklist_item.id"), index=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow_column_default)
 

@@ -1,27 +1,27 @@
 """Searching for a user: permissions and filters inside the query, then paging.
 
-Everything the caller may not see is removed by a Whoosh *filter* before results
-are collected, so totals, facet counts and "did you mean" never count hidden items.
+Everything the caller may not see is removed by a filter mask before results are
+counted, so totals, facet counts and "did you mean" never count hidden items.
 """
-import heapq
 import re
-from collections import Counter
 from datetime import date, datetime, time
 
-from whoosh import collectors
+import numpy as np
 from whoosh import query as wq
 
 from portal.accounts.permissions import is_controller
+from portal.audit.models import ACTION_STATES
 from portal.documents.models import HISTORIC_STATES, REVISION_STATES
 from portal.records.models import RECORD_STATUSES
 from portal.search.analyzer import SearchSyntaxError, check_text, normalize_word, parse_query
-from portal.search.cache import column, filter_docs
+from portal.search.cache import column, filter_mask, labels, live_docs
 from portal.search.index import get_searcher
 from portal.search.schema import clause_term, yyyymmdd
+from portal.search.scoring import evaluate
 from portal.search.snippets import snippet
 
 SEARCH_KINDS = ("document", "record", "finding", "action")
-STATES = tuple(dict.fromkeys(REVISION_STATES + RECORD_STATUSES))
+STATES = tuple(dict.fromkeys(REVISION_STATES + RECORD_STATUSES + ACTION_STATES))
 FACETS = ("kind", "department", "state")
 MAX_PER_PAGE = 100
 MAX_FILTER_CHARS = 200
@@ -57,70 +57,63 @@ def search(user, q=None, kind=None, department=None, clause=None, form=None, sta
         return _result(0, page, per_page, [], {}, [])
     searcher = get_searcher()
     parts = [p for p in (permitted, _state_filter(state, as_of_day)) if p is not None] + filters
-    # every filter's document set is cached per index generation (cache.py)
-    allowed = filter_docs(searcher, wq.And(parts)) if parts else None
+    # every filter's document mask is cached per index generation (cache.py)
+    allowed = filter_mask(searcher, wq.And(parts)) if parts else None
     order = "date" if parsed.query is None else sort
-    items = _matches(searcher, parsed.query, allowed)
-    total = len(items)
+    docs, scores = _matches(searcher, parsed.query, allowed)
+    total = len(docs)
     start = (page - 1) * per_page
-    page_items = _ordered(searcher, items, order, start + per_page)[start:] if start < total else []
-    hits = [_hit(searcher.stored_fields(docnum), score, parsed.terms) for score, docnum in page_items]
-    docnums = [d for _, d in items]
-    facets = {name: _counts(Counter(map(column(searcher, name).__getitem__, docnums))) for name in FACETS}
+    picked = _ordered(searcher, docs, scores, order, start + per_page)[start:] if start < total else []
+    hits = [_hit(searcher.stored_fields(int(docs[i])), scores[i], parsed.terms) for i in picked]
+    facets = {name: _facet(searcher, name, docs) for name in FACETS}
     suggestions = _suggest(searcher, parsed, q, allowed) if total == 0 and parsed.words else []
     return _result(total, page, per_page, hits, facets, suggestions)
 
 
-def _matches(searcher, query, allowed) -> list[tuple[float, int]]:
-    """(score, docnum) of every match the caller may see, in no particular order.
+def _matches(searcher, query, allowed) -> tuple[np.ndarray, np.ndarray]:
+    """(document numbers, scores) of every match the caller may see.
 
-    Every match is scored in one pass: totals and facets need all of them anyway, and
-    Whoosh's pruned top-N was measured to drop better hits (BENCHMARKS.md).
+    Every match is scored exactly (scoring.py): totals and facets need all of them
+    anyway, and Whoosh's pruned top-N was measured to drop better hits (BENCHMARKS.md).
     """
     if query is None:  # browsing by filters: everything allowed, unscored
-        docs = allowed if allowed is not None else searcher.reader().all_doc_ids()
-        return [(0.0, d) for d in docs]
-    if allowed is not None and not allowed:
-        return []  # (an empty allow set would mean "no filter" to Whoosh)
-    collector = _AllMatches()
-    searcher.search_with_collector(query, collectors.FilterCollector(collector, allow=allowed)
-                                   if allowed is not None else collector)
-    return collector.items
+        docs = np.flatnonzero(allowed) if allowed is not None else live_docs(searcher)
+        return docs, np.zeros(len(docs))
+    docs, scores = evaluate(searcher, query)
+    if allowed is not None:
+        keep = allowed[docs]
+        docs, scores = docs[keep], scores[keep]
+    return docs, scores
 
 
-class _AllMatches(collectors.ScoredCollector):
-    """Every match with its score, unsorted: Whoosh's UnlimitedCollector also sorts
-    them all and keeps a set of them, which is wasted work when only a page is shown.
-    No matcher replacement either (replace=0): it exists for pruning, which this
-    collector never does."""
-
-    def __init__(self):
-        super().__init__(replace=0)
-
-    def _collect(self, global_docnum, score):
-        self.items.append((score, global_docnum))
-        return -score
-
-    def results(self):
-        return self._results(self.items)
-
-
-def _by_score(item):
-    return -item[0], item[1]
-
-
-def _ordered(searcher, items: list, order: str, need: int) -> list:
-    """The first `need` items: current versions before superseded/voided ones, each by
-    score (equal scores by document number); or newest first, then by score."""
+def _ordered(searcher, docs, scores, order: str, need: int) -> np.ndarray:
+    """Positions in `docs` of the first `need` results: current versions before
+    superseded/voided ones, each by score (equal scores by document number); or
+    newest first, then by score."""
     if order == "date":
-        dates = column(searcher, "date", raw=True)
-        return heapq.nsmallest(need, items, key=lambda it: (-dates[it[1]], -it[0], it[1]))
-    ranks = column(searcher, "rank")
-    first = [it for it in items if not ranks[it[1]]]
-    if len(first) >= need:
-        return heapq.nsmallest(need, first, key=_by_score)
-    later = [it for it in items if ranks[it[1]]]
-    return sorted(first, key=_by_score) + heapq.nsmallest(need - len(first), later, key=_by_score)
+        newest = -column(searcher, "date", raw=True)[docs]
+        return _top(np.arange(len(docs)), newest, scores, docs, need)
+    later = column(searcher, "rank")[docs].astype(bool)
+    first = _top(np.flatnonzero(~later), -scores, scores, docs, need)
+    if len(first) == need:
+        return first
+    return np.concatenate((first, _top(np.flatnonzero(later), -scores, scores, docs, need - len(first))))
+
+
+def _top(positions, key, scores, docs, n: int) -> np.ndarray:
+    """The `n` best of `positions` by (key, -score, document number), in that order;
+    a partition first, so only the candidates (ties at the cut included) are sorted."""
+    if n < len(positions):
+        cut = np.partition(key[positions], n - 1)[n - 1]
+        positions = positions[key[positions] <= cut]
+    order = np.lexsort((docs[positions], -scores[positions], key[positions]))
+    return positions[order][:n]
+
+
+def _facet(searcher, name: str, docs) -> dict:
+    codes, names = labels(searcher, name)
+    counts = np.bincount(codes[docs], minlength=len(names))
+    return _counts({names[i]: int(n) for i, n in enumerate(counts) if i and n})
 
 
 def _result(total, page, per_page, hits, facets, suggestions) -> dict:
@@ -130,11 +123,11 @@ def _result(total, page, per_page, hits, facets, suggestions) -> dict:
 
 
 def _counts(groups: dict) -> dict:
-    return {k: v for k, v in sorted(groups.items(), key=lambda kv: (-kv[1], str(kv[0]))) if k}
+    return dict(sorted(groups.items(), key=lambda kv: (-kv[1], str(kv[0]))))
 
 
 def _number(value, name: str, low: int, high: int) -> int:
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
+    if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) <= 12:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise SearchSyntaxError(f"{name} must be a whole number from {low}.", code=f"bad_{name}")
@@ -260,6 +253,6 @@ def _suggest(searcher, parsed, q: str, allowed) -> list[str]:
     if fixed == q:
         return []
     check = parse_query(fixed).query
-    if check is None or searcher.search(check, filter=allowed, limit=1).is_empty():
+    if check is None or not len(_matches(searcher, check, allowed)[0]):
         return []
     return [fixed]

@@ -29,6 +29,7 @@ def results():
         for hit in result["hits"]:
             hit["url"] = hit_url(hit)
     return render_template("search/results.html", result=result, error=error, args=args,
+                           targets=evidence.attach_targets(current_user),
                            filters={k: v for k, v in args.items() if k not in ("q", "page")}), 400 if error else 200
 
 
@@ -38,8 +39,23 @@ def freeze():
     """Put the current search in the evidence basket."""
     filters = {k: v for k, v in request.form.items() if k in evidence.FILTER_NAMES and v}
     item = evidence.freeze_search(current_user, {"q": request.form.get("q", ""), "filters": filters,
-                                                 "note": request.form.get("note", "")})
+                                                 "note": request.form.get("note", ""),
+                                                 **evidence.target_payload(request.form.get("attach_to"))})
     flash(_("Search frozen as evidence #%(id)s.", id=item.id), "success")
+    return redirect(url_for("search.show_evidence", evidence_id=item.id))
+
+
+@bp.post("/evidence/<int:evidence_id>/attach")
+@login_required
+def attach(evidence_id: int):
+    """Attach a basket item to a finding or checklist item."""
+    item = evidence.get_evidence(current_user, evidence_id)
+    payload = evidence.target_payload(request.form.get("attach_to"))
+    if not payload:
+        flash(_("Choose a finding or checklist item."), "error")
+    else:
+        evidence.attach(current_user, item, payload)
+        flash(_("Evidence #%(id)s attached.", id=item.id), "success")
     return redirect(url_for("search.show_evidence", evidence_id=item.id))
 
 
@@ -56,7 +72,9 @@ def basket():
 def show_evidence(evidence_id: int):
     """One frozen search, unchanged."""
     item = evidence.get_evidence(current_user, evidence_id)
-    return render_template("search/evidence.html", item=item, data=evidence.evidence_json(item))
+    targets = [] if item.finding_id or item.checklist_item_id else evidence.attach_targets(current_user)
+    return render_template("search/evidence.html", item=item, data=evidence.evidence_json(item),
+                           targets=targets, supports=evidence.supported(item))
 
 
 @bp.get("/admin/search")

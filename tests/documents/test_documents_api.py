@@ -2,7 +2,7 @@
 (CONTRACT.md "Conventions", "Documents and revisions", "Audit trail")."""
 import io
 import re
-from datetime import date, datetime
+from datetime import datetime
 
 import docx
 import openpyxl
@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from factories import PASSWORD
+from portal import clock
 from portal.documents.models import Document, Revision
 from portal.extensions import db
 
@@ -261,7 +262,7 @@ def test_labels_follow_change_level(f, capi, controller):
     rev = db.session.get(Revision, minor["id"])
     f.approved(rev)
     released = capi.post(f"/revisions/{rev.id}/release",
-                         json={"effective_date": date.today().isoformat()})
+                         json={"effective_date": clock.today().isoformat()})
     assert released.status_code == 200, released.get_json()
     major = capi.post(f"/documents/{doc.id}/revisions",
                       json=rev_payload(change_level="major", change_reason="换版")).get_json()
@@ -326,7 +327,7 @@ def test_full_workflow_through_http(f, capi, controller):
     assert signed["approve"]["signed_at"]
     assert signed["review"]["signer"] == reviewer.username
 
-    today = date.today().isoformat()
+    today = clock.today().isoformat()
     resp = capi.post(f"/revisions/{rev['id']}/release", json={"effective_date": today})
     assert resp.status_code == 200
     assert resp.get_json()["state"] == "effective"
@@ -417,7 +418,7 @@ def test_releasing_unapproved_revision_is_409(f, capi, controller, stage):
     if stage == "in_review":
         submit_via_api(f, aapi, rev["id"])
     assert_error(capi.post(f"/revisions/{rev['id']}/release",
-                           json={"effective_date": date.today().isoformat()}), 409)
+                           json={"effective_date": clock.today().isoformat()}), 409)
     assert capi.get(f"/revisions/{rev['id']}").get_json()["state"] == stage
     assert capi.get(f"/documents/{doc['id']}").get_json()["status"] == "draft"
 
@@ -565,7 +566,7 @@ def test_external_reviewer_gets_403_on_every_write(f, capi, controller):
              (f"/documents/{doc.id}/revisions", rev_payload(change_reason="x")),
              (f"/revisions/{rev.id}/submit", {"reviewers": ["x"], "approver": "y"}),
              (f"/revisions/{rev.id}/sign", sign_payload()),
-             (f"/revisions/{rev.id}/release", {"effective_date": date.today().isoformat()}),
+             (f"/revisions/{rev.id}/release", {"effective_date": clock.today().isoformat()}),
              (f"/documents/{doc.id}/obsolete", {"reason": "x"}),
              ("/tokens", {})]
     for path, payload in posts:
@@ -586,7 +587,7 @@ def test_trail_lists_an_objects_changes_in_order(f, capi, controller):
     (reviewer,), approver = submit_via_api(f, aapi, rev["id"])
     f.api(reviewer).post(f"/revisions/{rev['id']}/sign", json=sign_payload("review"))
     f.api(approver).post(f"/revisions/{rev['id']}/sign", json=sign_payload("approve"))
-    capi.post(f"/revisions/{rev['id']}/release", json={"effective_date": date.today().isoformat()})
+    capi.post(f"/revisions/{rev['id']}/release", json={"effective_date": clock.today().isoformat()})
 
     resp = capi.get(f"/trail?object_type=revision&object_id={rev['id']}")
     assert resp.status_code == 200

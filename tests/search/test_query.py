@@ -67,6 +67,15 @@ def test_filters_kind_department_clause_form_and_dates(f, doc, form, record, fin
     assert find(staff, "文件", kind="record", date_to=today - timedelta(days=1))["total"] == 0
 
 
+def test_an_empty_index_answers_every_kind_of_query(f, find):
+    # A new portal has no index segments yet: no column files, nothing to score.
+    staff = f.user("staff")
+    for q, filters in (("投诉", {}), (None, {"kind": "document"}), ("NOT 投诉", {"sort": "date"})):
+        result = find(staff, q, **filters)
+        assert result["total"] == 0 and result["hits"] == [], (q, filters)
+        assert result["facets"] == {"kind": {}, "department": {}, "state": {}}
+
+
 def test_empty_query_lists_with_filters_and_returns_nothing_without(f, doc, find):
     doc("甲程序", "内容一", code="QP-A")
     doc("乙程序", "内容二", code="QP-B")

@@ -1,0 +1,55 @@
+"""JSON shapes of audits, checklist items, findings and corrective actions
+(CONTRACT.md "Internal audits and corrective actions")."""
+from portal.documents.serializers import iso
+
+
+def audit_json(audit, detail: bool = False) -> dict:
+    body = {"id": audit.id, "number": audit.number, "title": audit.title, "state": audit.state,
+            "planned_start": iso(audit.planned_start), "planned_end": iso(audit.planned_end),
+            "departments": [d.code for d in audit.departments], "clauses": list(audit.clauses or []),
+            "lead_auditor": audit.lead_auditor.username, "team": [u.username for u in audit.team],
+            "summary": audit.summary, "conclusion": audit.conclusion,
+            "created_by": audit.created_by.username, "created_at": iso(audit.created_at),
+            "started_at": iso(audit.started_at), "reported_at": iso(audit.reported_at),
+            "closed_at": iso(audit.closed_at)}
+    if detail:
+        body["checklist"] = [checklist_item_json(i) for i in audit.checklist]
+        body["findings"] = [finding_json(x) for x in audit.findings]
+    return body
+
+
+def checklist_item_json(item) -> dict:
+    return {"id": item.id, "audit_id": item.audit_id, "clause": item.clause,
+            "department": item.department.code, "question": item.question, "result": item.result,
+            "notes": item.notes, "auditor": item.auditor.username if item.auditor else None,
+            "checked_at": iso(item.checked_at)}
+
+
+def finding_json(finding) -> dict:
+    return {"id": finding.id, "number": finding.number, "audit_id": finding.audit_id,
+            "audit_number": finding.audit.number, "classification": finding.classification,
+            "clause": finding.clause, "department": finding.department.code,
+            "statement": finding.statement, "evidence": list(finding.evidence or []),
+            "created_by": finding.created_by.username, "created_at": iso(finding.created_at),
+            "actions": [action_json(a) for a in finding.actions]}
+
+
+def action_json(action) -> dict:
+    verification = None
+    if action.verified_at is not None:
+        verification = {"effective": action.verified_effective, "note": action.verification_note,
+                        "by": action.verified_by.username, "at": iso(action.verified_at)}
+    return {"id": action.id, "number": action.number, "finding_id": action.finding_id,
+            "finding_number": action.finding.number, "audit_id": action.finding.audit_id,
+            "owner": action.owner.username, "due_date": iso(action.due_date),
+            "containment": action.containment, "root_cause": action.root_cause, "plan": action.plan,
+            "state": action.state, "created_by": action.created_by.username,
+            "created_at": iso(action.created_at), "completed_at": iso(action.completed_at),
+            "completion_note": action.completion_note, "verification": verification,
+            "closed_at": iso(action.closed_at)}
+
+
+def programme_json(data: dict) -> dict:
+    return {"year": data["year"], "departments": [d.code for d in data["departments"]],
+            "clauses": data["clauses"], "cells": data["cells"], "summary": data["summary"],
+            "audits": [{"id": a.id, "number": a.number, "state": a.state} for a in data["audits"]]}

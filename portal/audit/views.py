@@ -1,0 +1,214 @@
+"""Browser pages for internal audits: the list, planning, the audit page with its 检查表,
+findings and corrective actions, the report download and the audit programme."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from portal import clock
+from portal.accounts import services as accounts
+from portal.accounts.permissions import RUN_AUDITS, require_role
+from portal.search import evidence
+from portal.audit import queries, services
+from portal.audit.clauses import list_clauses
+from portal.audit.docx_export import render_audit_report, report_filename
+from portal.audit.models import AUDIT_STATES, CHECK_RESULTS, CLASSIFICATIONS
+from portal.documents.exports import DOCX_MIME, attachment
+from portal.errors import ValidationFailed
+from portal.extensions import db
+
+bp = Blueprint("audit", __name__, template_folder="templates")
+STEP_MESSAGES = {"start": _l("Audit started."), "report": _l("Audit reported."), "close": _l("Audit closed.")}
+
+
+def _can_run(user) -> bool:
+    return user.role in RUN_AUDITS
+
+
+@bp.get("/audits")
+@login_required
+def index():
+    """Audits, newest first, and the corrective actions I own that are still open."""
+    state = request.args.get("state") if request.args.get("state") in AUDIT_STATES else None
+    audits = db.session.execute(queries.audit_query(current_user, state=state).limit(500)).scalars().all()
+    mine = db.session.execute(queries.action_query(state="open", owner=current_user.username)).scalars().all()
+    return render_template("audit/index.html", audits=audits, my_actions=mine, states=AUDIT_STATES,
+                           can_run=_can_run(current_user))
+
+
+def _plan_from_form() -> dict:
+    form = request.form
+    return {"title": form.get("title", ""), "planned_start": form.get("planned_start", ""),
+            "planned_end": form.get("planned_end", ""), "departments": form.getlist("departments"),
+            "clauses": form.getlist("clauses"), "lead_auditor": form.get("lead_auditor", ""),
+            "team": [name for name in form.getlist("team") if name]}
+
+
+def _render_new(values: dict, errors: dict, status: int = 200):
+    auditors = [u for u in accounts.list_users() if u.role in RUN_AUDITS and u.is_active]
+    return render_template("audit/new.html", values=values, errors=errors, auditors=auditors,
+                           departments=accounts.list_departments(active_only=True),
+                           clauses=list_clauses()), status
+
+
+@bp.route("/audits/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """Plan an audit (auditors, controllers, admins)."""
+    require_role(current_user, RUN_AUDITS, "plan audits")
+    if request.method == "GET":
+        return _render_new({"lead_auditor": current_user.username}, {})
+    values = _plan_from_form()
+    try:
+        audit = services.create_audit(current_user, values)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash(_("Please correct the marked fields."), "error")
+        return _render_new(values, exc.fields, 422)
+    flash(_("Audit %(number)s planned.", number=audit.number), "success")
+    return redirect(url_for("audit.show", audit_id=audit.id))
+
+
+@bp.get("/audits/<int:audit_id>")
+@login_required
+def show(audit_id: int):
+    """The audit: plan, checklist, findings, corrective actions and what may be done next."""
+    audit = queries.get_audit(current_user, audit_id)
+    people = [u for u in accounts.list_users() if u.is_active and not u.is_read_only]
+    frozen = evidence.evidence_list(current_user, audit_id=audit.id)
+    by_finding, by_item = {}, {}
+    for item in frozen:
+        if item.finding_id:
+            by_finding.setdefault(item.finding_id, []).append(item)
+        else:
+            by_item.setdefault(item.checklist_item_id, []).append(item)
+    return render_template("audit/show.html", audit=audit, can_run=_can_run(current_user),
+                           results=CHECK_RESULTS, classifications=CLASSIFICATIONS, people=people,
+                           frozen_by_finding=by_finding, frozen_by_item=by_item)
+
+
+@bp.post("/audits/<int:audit_id>/<any(start, report, close):step>")
+@login_required
+def advance(audit_id: int, step: str):
+    """Start, report or close the audit."""
+    audit = queries.get_audit(current_user, audit_id)
+    payload = {k: request.form[k] for k in ("summary", "conclusion") if request.form.get(k)}
+    services.advance_audit(current_user, audit, step, payload)
+    flash(str(STEP_MESSAGES[step]), "success")
+    return redirect(url_for("audit.show", audit_id=audit_id))
+
+
+@bp.post("/audits/<int:audit_id>/checklist")
+@login_required
+def add_checklist_item(audit_id: int):
+    """Add a question to the 检查表."""
+    audit = queries.get_audit(current_user, audit_id)
+    services.add_checklist_item(current_user, audit, _fields("clause", "department", "question"))
+    flash(_("Checklist question added."), "success")
+    return redirect(url_for("audit.show", audit_id=audit_id, _anchor="checklist"))
+
+
+@bp.post("/audits/<int:audit_id>/checklist/<int:item_id>")
+@login_required
+def record_check_result(audit_id: int, item_id: int):
+    """Record the result of one checklist question."""
+    item = queries.get_checklist_item(current_user, audit_id, item_id)
+    services.record_check_result(current_user, item, _fields("result", "notes"))
+    flash(_("Result recorded."), "success")
+    return redirect(url_for("audit.show", audit_id=audit_id, _anchor=f"item-{item_id}"))
+
+
+def _fields(*names: str) -> dict:
+    return {n: request.form[n] for n in names if n in request.form}
+
+
+@bp.post("/audits/<int:audit_id>/findings")
+@login_required
+def raise_finding(audit_id: int):
+    """Write a finding; evidence is given as document codes, record numbers or kind:id."""
+    audit = queries.get_audit(current_user, audit_id)
+    payload = _fields("classification", "clause", "department", "statement")
+    payload["evidence"] = queries.evidence_from_refs(current_user, request.form.get("evidence", ""))
+    finding = services.raise_finding(current_user, audit, payload)
+    flash(_("Finding %(number)s recorded.", number=finding.number), "success")
+    return redirect(url_for("audit.show", audit_id=audit_id, _anchor=f"finding-{finding.id}"))
+
+
+@bp.get("/findings/<int:finding_id>")
+@login_required
+def show_finding(finding_id: int):
+    """A finding is shown on its audit's page."""
+    finding = queries.get_finding(current_user, finding_id)
+    return redirect(url_for("audit.show", audit_id=finding.audit_id, _anchor=f"finding-{finding.id}"))
+
+
+@bp.post("/findings/<int:finding_id>/actions")
+@login_required
+def open_action(finding_id: int):
+    """Assign a corrective action to an owner."""
+    finding = queries.get_finding(current_user, finding_id)
+    action = services.open_action(current_user, finding,
+                                  _fields("owner", "due_date", "containment", "root_cause", "plan"))
+    flash(_("Corrective action %(number)s assigned.", number=action.number), "success")
+    return _to_action(action)
+
+
+def _to_action(action):
+    return redirect(url_for("audit.show", audit_id=action.finding.audit_id, _anchor=f"action-{action.id}"))
+
+
+@bp.get("/actions/<int:action_id>")
+@login_required
+def show_action(action_id: int):
+    """A corrective action is shown on its audit's page (to those who may see the audit)."""
+    action = queries.get_action(current_user, action_id)
+    if not queries.can_view_audit(current_user, action.finding.audit):
+        return render_template("audit/action.html", action=action)
+    return _to_action(action)
+
+
+@bp.post("/actions/<int:action_id>/complete")
+@login_required
+def complete_action(action_id: int):
+    """The owner reports the action done."""
+    action = queries.get_action(current_user, action_id)
+    services.complete_action(current_user, action, _fields("note"))
+    flash(_("Corrective action completed; an auditor will verify it."), "success")
+    return _to_action(action)
+
+
+@bp.post("/actions/<int:action_id>/verify")
+@login_required
+def verify_action(action_id: int):
+    """An auditor judges whether the action was effective."""
+    action = queries.get_action(current_user, action_id)
+    choice = request.form.get("effective")
+    payload = {"note": request.form.get("note", ""),
+               "effective": {"1": True, "0": False}.get(choice, choice)}
+    services.verify_action(current_user, action, payload)
+    flash(_("Verification recorded."), "success")
+    return _to_action(action)
+
+
+@bp.get("/audits/<int:audit_id>/report.docx")
+@login_required
+def report_docx(audit_id: int):
+    """The 内审报告 as Word."""
+    audit = queries.get_audit(current_user, audit_id)
+    return attachment(render_audit_report(audit), report_filename(audit), DOCX_MIME)
+
+
+@bp.get("/audit-programme")
+@login_required
+def programme_this_year():
+    """This year's audit programme."""
+    return redirect(url_for("audit.programme", year=clock.today().year))
+
+
+@bp.get("/audit-programme/<int:year>")
+@login_required
+def programme(year: int):
+    """The year's coverage of every department × clause in scope."""
+    data = queries.programme(current_user, year)
+    grid = {(c["department"], c["clause"]): c for c in data["cells"]}
+    return render_template("audit/programme.html", data=data, grid=grid, year=year)
