@@ -3,14 +3,14 @@ inline formatting, lists (numbered lists restart at 1) and tables with merged ce
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field, replace
-from html.parser import HTMLParser
+from dataclasses import replace
 
 from docx.enum.text import WD_COLOR_INDEX
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm
+
+from portal.documents.html_blocks import Cell, Para, TableModel, parse_body
 
 MONO_FONT = "Courier New"
 _MAX_TABLE_COLUMNS = 63  # Word's own limit
@@ -18,237 +18,7 @@ _MAX_TABLE_COLUMNS = 63  # Word's own limit
 
 def write_html(document, html: str) -> None:
     """Append the blocks of `html` to `document`."""
-    _BodyWriter(document).write(_parse_body(html))
-
-
-# --- sanitised HTML -> a small block model -> Word -------------------------------
-
-@dataclass
-class _Para:
-    kind: str  # p, h1..h4, li, pre, hr
-    runs: list[tuple[str, frozenset[str]]] = field(default_factory=list)
-    list_tag: str = ""
-    level: int = 0
-    indent: int = 0
-    list_id: int = 0
-
-
-@dataclass
-class _Cell:
-    paras: list[_Para] = field(default_factory=list)
-    colspan: int = 1
-    rowspan: int = 1
-    header: bool = False
-
-
-@dataclass
-class _TableModel:
-    rows: list[list[_Cell]] = field(default_factory=list)
-
-
-_INLINE_FORMATS = {
-    "strong": "bold", "b": "bold", "em": "italic", "i": "italic", "u": "underline",
-    "ins": "underline", "s": "strike", "del": "strike", "sub": "subscript",
-    "sup": "superscript", "code": "code", "mark": "highlight", "a": "underline",
-}
-_PARAGRAPH_TAGS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "pre"})
-_STYLE_FORMATS = (
-    (re.compile(r"font-weight\s*:\s*(bold|[6-9]00)"), "bold"),
-    (re.compile(r"font-style\s*:\s*italic"), "italic"),
-    (re.compile(r"text-decoration\s*:[^;]*underline"), "underline"),
-    (re.compile(r"text-decoration\s*:[^;]*line-through"), "strike"),
-)
-
-
-def _parse_body(html: str) -> list:
-    parser = _BodyParser()
-    parser.feed(html or "")
-    parser.close()
-    return parser.blocks
-
-
-def _span(value: str | None) -> int:
-    return min(int(value), 50) if value and value.isdecimal() and int(value) > 0 else 1
-
-
-class _BodyParser(HTMLParser):
-    """Reads sanitised HTML into _Para and _TableModel blocks."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.blocks: list = []
-        self._para: _Para | None = None
-        self._inline: list[tuple[str, frozenset[str]]] = []  # open inline tags
-        self._lists: list[str] = []
-        self._list_ids = 0
-        self._current_list_ids: list[int] = []
-        self._quote_depth = 0
-        self._pre_depth = 0
-        self._table: _TableModel | None = None
-        self._table_depth = 0
-        self._cell: _Cell | None = None
-
-    # tags
-
-    def handle_starttag(self, tag, attrs):
-        attributes = dict(attrs)
-        if tag in _INLINE_FORMATS or tag == "span":
-            self._inline.append((tag, _formats_of(tag, attributes.get("style"))))
-        elif tag == "br":
-            self._append_text("\n", raw=True)
-        elif self._table_depth > 1:
-            self._start_in_nested_table(tag)
-        elif tag in _PARAGRAPH_TAGS:
-            self._start_para(tag)
-        else:
-            self._start_structure(tag, attributes)
-
-    def _start_structure(self, tag, attributes) -> None:
-        if tag == "blockquote":
-            self._finish_para()
-            self._quote_depth += 1
-        elif tag in ("ul", "ol"):
-            self._finish_para()
-            self._lists.append(tag)
-            self._list_ids += 1
-            self._current_list_ids.append(self._list_ids)
-        elif tag == "li":
-            self._start_list_item()
-        elif tag == "hr":
-            self._finish_para()
-            self._emit(_Para("hr"))
-        elif tag in ("table", "tr", "td", "th"):
-            self._start_table_part(tag, attributes)
-
-    def _start_table_part(self, tag, attributes) -> None:
-        self._finish_para()
-        if tag == "table":
-            self._table_depth += 1
-            self._table = _TableModel()
-        elif tag == "tr" and self._table is not None:
-            self._table.rows.append([])
-        elif tag in ("td", "th") and self._table is not None:
-            if not self._table.rows:
-                self._table.rows.append([])
-            self._cell = _Cell(colspan=_span(attributes.get("colspan")),
-                               rowspan=_span(attributes.get("rowspan")), header=tag == "th")
-            self._table.rows[-1].append(self._cell)
-
-    def _start_in_nested_table(self, tag) -> None:
-        # Tables inside table cells are flattened into the outer cell's text.
-        if tag == "table":
-            self._table_depth += 1
-        elif tag == "tr" or tag in _PARAGRAPH_TAGS:
-            self._finish_para()
-        elif tag in ("td", "th"):
-            self._append_text("\t", raw=True)
-
-    def handle_endtag(self, tag):
-        if tag in _INLINE_FORMATS or tag == "span":
-            self._close_inline(tag)
-        elif tag in _PARAGRAPH_TAGS or tag in ("li", "tr"):
-            self._finish_para()
-        elif tag == "blockquote":
-            self._finish_para()
-            self._quote_depth = max(0, self._quote_depth - 1)
-        elif tag in ("ul", "ol") and self._lists:
-            self._finish_para()
-            self._lists.pop()
-            self._current_list_ids.pop()
-        elif tag in ("td", "th") and self._table_depth == 1:
-            self._finish_para()
-            self._cell = None
-        elif tag == "table" and self._table_depth:
-            self._end_table()
-
-    def _end_table(self) -> None:
-        self._finish_para()
-        self._table_depth -= 1
-        if self._table_depth == 0 and self._table is not None:
-            table, self._table, self._cell = self._table, None, None
-            if any(table.rows):
-                self.blocks.append(table)
-
-    def _close_inline(self, tag) -> None:
-        for index in range(len(self._inline) - 1, -1, -1):
-            if self._inline[index][0] == tag:
-                del self._inline[index:]
-                return
-
-    # paragraphs and text
-
-    def _start_para(self, tag) -> None:
-        if tag in ("p", "div") and self._para is not None and self._para.kind == "li" \
-                and not self._para.runs:
-            return  # <li><p>…</p></li>: the paragraph is the list item itself
-        self._finish_para()
-        kind = "p" if tag == "div" else tag
-        self._pre_depth += tag == "pre"
-        self._para = _Para(kind, indent=self._quote_depth)
-
-    def _start_list_item(self) -> None:
-        self._finish_para()
-        list_tag = self._lists[-1] if self._lists else "ul"
-        list_id = self._current_list_ids[-1] if self._current_list_ids else 0
-        self._para = _Para("li", list_tag=list_tag, level=max(len(self._lists) - 1, 0),
-                           indent=self._quote_depth, list_id=list_id)
-
-    def handle_data(self, data):
-        self._append_text(data, raw=bool(self._pre_depth))
-
-    def _append_text(self, text: str, raw: bool) -> None:
-        if not raw:
-            text = re.sub(r"\s+", " ", text)
-            if self._para is None and not text.strip():
-                return
-        if self._para is None:
-            self._para = _Para("p", indent=self._quote_depth)
-        formats = frozenset().union(*(f for _, f in self._inline))
-        self._para.runs.append((text, formats))
-
-    def _finish_para(self) -> None:
-        para, self._para = self._para, None
-        if para is None:
-            return
-        if para.kind == "pre":
-            self._pre_depth = max(0, self._pre_depth - 1)
-        else:
-            para.runs = _trim_runs(para.runs)
-        if any(text.strip() for text, _ in para.runs):
-            self._emit(para)
-
-    def _emit(self, para: _Para) -> None:
-        if self._cell is not None:
-            self._cell.paras.append(para)
-        elif self._table_depth == 0:
-            self.blocks.append(para)
-
-    def close(self):
-        super().close()
-        self._finish_para()
-        while self._table_depth:
-            self._end_table()
-
-
-def _formats_of(tag: str, style: str | None) -> frozenset[str]:
-    formats = {_INLINE_FORMATS[tag]} if tag in _INLINE_FORMATS else set()
-    for pattern, name in _STYLE_FORMATS:
-        if style and pattern.search(style.lower()):
-            formats.add(name)
-    return frozenset(formats)
-
-
-def _trim_runs(runs):
-    """Drop the whitespace HTML leaves at the start and end of a block."""
-    runs = list(runs)
-    while runs and not runs[0][0].strip(" "):
-        runs.pop(0)
-    while runs and not runs[-1][0].strip(" "):
-        runs.pop()
-    if runs:
-        runs[0] = (runs[0][0].lstrip(" "), runs[0][1])
-        runs[-1] = (runs[-1][0].rstrip(" "), runs[-1][1])
-    return runs
+    _BodyWriter(document).write(parse_body(html))
 
 
 class _BodyWriter:
@@ -260,12 +30,12 @@ class _BodyWriter:
 
     def write(self, blocks: list) -> None:
         for block in blocks:
-            if isinstance(block, _TableModel):
+            if isinstance(block, TableModel):
                 self._write_table(block)
             else:
                 self._write_para(block, self._document.add_paragraph())
 
-    def _write_para(self, para: _Para, paragraph) -> None:
+    def _write_para(self, para: Para, paragraph) -> None:
         if para.kind in ("h1", "h2", "h3", "h4"):
             paragraph.style = self._document.styles[f"Heading {para.kind[1]}"]
         elif para.kind == "li":
@@ -278,14 +48,14 @@ class _BodyWriter:
         for text, formats in para.runs:
             _add_formatted_run(paragraph, text, formats | ({"code"} if mono else set()))
 
-    def _make_list_item(self, para: _Para, paragraph) -> None:
+    def _make_list_item(self, para: Para, paragraph) -> None:
         base = "List Number" if para.list_tag == "ol" else "List Bullet"
         level = min(para.level, 2)
         paragraph.style = self._document.styles[base if level == 0 else f"{base} {level + 1}"]
         if para.list_tag == "ol" and level == 0:
             self._numbering.restart_for(paragraph, para.list_id)
 
-    def _write_table(self, model: _TableModel) -> None:
+    def _write_table(self, model: TableModel) -> None:
         placed, n_rows, n_cols = _lay_out(model)
         if not placed:
             return
@@ -299,7 +69,7 @@ class _BodyWriter:
             self._write_cell(cell, cell_model)
         self._document.add_paragraph()  # keeps consecutive tables apart
 
-    def _write_cell(self, cell, model: _Cell) -> None:
+    def _write_cell(self, cell, model: Cell) -> None:
         paragraphs = [cell.paragraphs[0]] + [cell.add_paragraph() for _ in model.paras[1:]]
         for para, paragraph in zip(model.paras, paragraphs):
             if model.header:
@@ -307,7 +77,7 @@ class _BodyWriter:
             self._write_para(para, paragraph)
 
 
-def _lay_out(model: _TableModel):
+def _lay_out(model: TableModel):
     """Place cells on a grid honouring colspan/rowspan; return (cells, rows, cols)."""
     n_rows = len(model.rows)
     taken: set[tuple[int, int]] = set()

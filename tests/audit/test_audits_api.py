@@ -44,7 +44,7 @@ def test_audit_numbers_are_continuous(planned):
 
 
 def test_list_is_paged_and_filtered_by_state(api, planned):
-    first, second, third = planned(), planned(), planned()
+    _, second, _ = planned(), planned(), planned()
     api.post(f"/audits/{second['id']}/start")
     body = api.get("/audits", query_string={"per_page": 2}).get_json()
     assert (body["total"], body["page"], body["per_page"], len(body["items"])) == (3, 1, 2, 2)

@@ -2,13 +2,11 @@
 evidence, unchanged whatever happens to the documents later, with a hash that shows
 tampering, a trail entry, and bad input that changes nothing."""
 import re
-from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import func, select, update
 
 from portal.extensions import db
-from portal.records import services as records
 from portal.search import indexer
 from portal.search.models import Evidence
 from portal.trail.models import TrailEntry

@@ -6,7 +6,7 @@ template that drifts away from its view fails here.
 """
 import io
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlparse
 
