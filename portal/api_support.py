@@ -1,4 +1,5 @@
 """Plumbing shared by every JSON endpoint: auth, body parsing, paging, errors."""
+import re
 
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import func, select
@@ -124,14 +125,20 @@ def id_arg(name: str) -> int | None:
     return value
 
 
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+MAX_INT = 2**63 - 1  # the largest id or count a database column holds
+
+
 def int_arg(name: str, default: int, low: int, high: int | None = None) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be a whole number.", code="bad_parameter") from None
+    # int() also takes "٢٠٢٦", " 5", "1_000" and "+5"; a query parameter is ASCII digits
+    if not _WHOLE_NUMBER.fullmatch(raw):
+        raise BadRequest(f"{name} must be a whole number.", code="bad_parameter")
+    if len(raw) > 19:
+        raise BadRequest(f"{name} is too large.", code="bad_parameter")
+    value = min(int(raw), MAX_INT)
     if value < low:
         raise BadRequest(f"{name} must be at least {low}.", code="bad_parameter")
     return min(value, high) if high else value

@@ -1,7 +1,6 @@
 """Small input checks shared by every service; they collect per-field messages."""
-from datetime import date
-
 import re
+from datetime import date
 
 from portal.errors import ValidationFailed
 
@@ -101,11 +100,15 @@ class Fields:
             raise ValidationFailed(f"{message} {detail}", fields=dict(self.errors))
 
 
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def parse_date(value) -> date | None:
     """A YYYY-MM-DD string (or a date) as a date; None when it is not one."""
     if isinstance(value, date):
         return value
-    if not isinstance(value, str) or len(value) != 10:
+    # date.fromisoformat also takes week dates (2026-W11-2) and, in places, non-ASCII digits
+    if not isinstance(value, str) or not _ISO_DAY.fullmatch(value):
         return None
     try:
         return date.fromisoformat(value)

@@ -30,13 +30,13 @@ def _choice_arg(name: str, allowed) -> str | None:
 
 
 def _audit_detail(audit):
-    return jsonify(audit_json(audit, detail=True))
+    return jsonify(audit_json(audit, g.user, detail=True))
 
 
 @bp.post("/audits")
 def create_audit():
     """Plan an audit {title, planned_start, planned_end, departments, clauses, lead_auditor, team}."""
-    return created(audit_json(services.create_audit(g.user, json_body()), detail=True))
+    return created(audit_json(services.create_audit(g.user, json_body()), g.user, detail=True))
 
 
 @bp.get("/audits")
@@ -95,13 +95,13 @@ def record_check_result(audit_id: int, item_id: int):
 def raise_finding(audit_id: int):
     """Write a finding {classification, clause, department, statement, evidence}."""
     audit = queries.get_audit(g.user, audit_id)
-    return created(finding_json(services.raise_finding(g.user, audit, json_body())))
+    return created(finding_json(services.raise_finding(g.user, audit, json_body()), g.user))
 
 
 @bp.get("/findings/<int:finding_id>")
 def get_finding(finding_id: int):
     """One finding with its corrective actions."""
-    return jsonify(finding_json(queries.get_finding(g.user, finding_id)))
+    return jsonify(finding_json(queries.get_finding(g.user, finding_id), g.user))
 
 
 @bp.post("/findings/<int:finding_id>/actions")
@@ -114,7 +114,7 @@ def open_action(finding_id: int):
 @bp.get("/actions")
 def list_actions():
     """Corrective actions; ?state=&owner=."""
-    query = queries.action_query(state=_choice_arg("state", ACTION_STATES), owner=request.args.get("owner"))
+    query = queries.action_query(g.user, state=_choice_arg("state", ACTION_STATES), owner=request.args.get("owner"))
     return jsonify(paginate(query, action_json))
 
 
@@ -142,7 +142,7 @@ def verify_action(action_id: int):
 def audit_report(audit_id: int):
     """The 内审报告 as Word."""
     audit = queries.get_audit(g.user, audit_id)
-    return attachment(render_audit_report(audit), report_filename(audit), DOCX_MIME)
+    return attachment(render_audit_report(audit, g.user), report_filename(audit), DOCX_MIME)
 
 
 @bp.get("/audit-programme/<int:year>")

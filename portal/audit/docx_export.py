@@ -7,6 +7,7 @@ from docx.shared import Pt
 
 from portal import clock
 from portal.audit.models import Audit
+from portal.audit.queries import evidence_for
 
 AUDIT_STATES = {"planned": "计划中", "in_progress": "实施中", "reported": "已报告", "closed": "已关闭"}
 CLASSIFICATIONS = {"major": "严重不符合", "minor": "一般不符合", "observation": "观察项", "ofi": "改进机会"}
@@ -18,7 +19,7 @@ def report_filename(audit: Audit) -> str:
     return f"{audit.number}_内审报告.docx".replace("/", "-")
 
 
-def render_audit_report(audit: Audit) -> bytes:
+def render_audit_report(audit: Audit, user) -> bytes:
     """The report of one audit, whatever its state (the state is printed in the header)."""
     document = docx.Document()
     title = document.add_paragraph()
@@ -28,7 +29,7 @@ def render_audit_report(audit: Audit) -> bytes:
     _plan(document, audit)
     _section(document, "审核概述", audit.summary)
     _checklist(document, audit)
-    _findings(document, audit)
+    _findings(document, audit, user)
     _actions(document, audit)
     _section(document, "审核结论", audit.conclusion)
     footer = document.sections[0].footer.paragraphs[0]
@@ -86,9 +87,10 @@ def _checklist(document, audit: Audit) -> None:
     _grid(document, "检查表", ["条款", "部门", "检查内容", "结果", "记录", "审核员"], rows)
 
 
-def _findings(document, audit: Audit) -> None:
+def _findings(document, audit: Audit, user) -> None:
+    """The evidence column names only what the reader may see (queries.evidence_for)."""
     rows = [[x.number, CLASSIFICATIONS.get(x.classification, x.classification), x.clause, x.department.name,
-             x.statement, "；".join(e.get("ref", f"{e['kind']} {e['id']}") for e in x.evidence or [])]
+             x.statement, "；".join(e["ref"] or "（受限）" for e in evidence_for(user, x))]
             for x in audit.findings]
     _grid(document, "审核发现", ["编号", "类别", "条款", "部门", "事实描述", "证据"], rows)
 

@@ -10,6 +10,8 @@ from portal.extensions import db
 
 # A certification-body reviewer sees audit reports, never audits still being planned or run.
 REPORTED = ("reported", "closed")
+MAX_ID = 2**63 - 1
+MAX_ID_DIGITS = len(str(MAX_ID))
 
 
 def can_view_audit(user, audit: Audit) -> bool:
@@ -39,9 +41,10 @@ def get_finding(user, finding_id: int) -> Finding:
 
 
 def get_action(user, action_id: int) -> CorrectiveAction:
-    """Corrective actions are open to every account, the certification-body reviewer's included."""
+    """Corrective actions are open to every account; the certification-body reviewer sees
+    them, like the findings they answer, once their audit is reported."""
     action = db.session.get(CorrectiveAction, action_id)
-    if action is None:
+    if action is None or not can_view_audit(user, action.finding.audit):
         raise NotFound("No such corrective action.")
     return action
 
@@ -58,9 +61,12 @@ def audit_query(user, state: str | None = None, year: int | None = None):
     return query
 
 
-def action_query(state: str | None = None, owner: str | None = None):
-    """A select() of corrective actions, due soonest first."""
+def action_query(user, state: str | None = None, owner: str | None = None):
+    """A select() of the corrective actions the user may see, due soonest first."""
     query = select(CorrectiveAction).order_by(CorrectiveAction.due_date, CorrectiveAction.id)
+    if user.is_read_only:
+        query = (query.join(Finding, CorrectiveAction.finding_id == Finding.id)
+                 .join(Audit, Finding.audit_id == Audit.id).where(Audit.state.in_(REPORTED)))
     if state:
         query = query.where(CorrectiveAction.state == state)
     if owner:
@@ -100,6 +106,32 @@ def _clause_key(ref: str):
     return standard, [int(p) if p.isdecimal() else 0 for p in number.split(".")]
 
 
+def evidence_ref(user, kind: str, object_id: int) -> str | None:
+    """The code, label or number of a document, revision or record `user` may see; else None."""
+    from portal.documents import queries as documents
+    from portal.records import queries as records
+
+    if not 1 <= object_id <= MAX_ID:
+        return None
+    try:
+        if kind == "document":
+            return documents.get_document(user, object_id).code
+        if kind == "revision":
+            rev = documents.get_revision(user, object_id)
+            return f"{rev.document.code} {rev.label}"
+        return records.get_record(user, object_id).number
+    except NotFound:
+        return None
+
+
+def evidence_for(user, finding: Finding) -> list[dict]:
+    """A finding's evidence as `user` may see it. A reference to something hidden from them (a
+    confidential document, a draft) keeps its kind only: its code would tell them it exists."""
+    return [e if evidence_ref(user, e["kind"], e["id"]) is not None
+            else {"kind": e["kind"], "id": None, "ref": None, "restricted": True}
+            for e in finding.evidence or []]
+
+
 def evidence_from_refs(user, text: str) -> list[dict]:
     """Evidence typed in the browser: record numbers, document codes or kind:id, separated
     by spaces or commas → [{kind, id}] (the finding service then checks each one)."""
@@ -109,11 +141,14 @@ def evidence_from_refs(user, text: str) -> list[dict]:
     found = []
     for token in re.split(r"[\s,，、;；]+", text or ""):
         kind, _, raw_id = token.partition(":")
-        if kind in EVIDENCE_KINDS and raw_id.isdecimal():
+        if kind in EVIDENCE_KINDS and raw_id.isdecimal() and len(raw_id) <= MAX_ID_DIGITS:
             found.append({"kind": kind, "id": int(raw_id)})
         elif token:
             record = db.session.execute(select(Record.id).where(Record.number == token)).scalar()
             document = db.session.execute(select(Document.id).where(Document.code == token)).scalar()
+            # what the user may not see reads as unknown, not as "exists but hidden"
+            record = record if record and evidence_ref(user, "record", record) else None
+            document = document if document and evidence_ref(user, "document", document) else None
             if record is None and document is None:
                 raise ValidationFailed(f"Unknown evidence reference {token}.", code="unknown_evidence",
                                        fields={"evidence": f"unknown reference {token}"})

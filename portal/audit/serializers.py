@@ -1,9 +1,11 @@
 """JSON shapes of audits, checklist items, findings and corrective actions
 (CONTRACT.md "Internal audits and corrective actions")."""
+from portal.audit.queries import evidence_for
 from portal.documents.serializers import iso
 
 
-def audit_json(audit, detail: bool = False) -> dict:
+def audit_json(audit, user=None, detail: bool = False) -> dict:
+    """`detail` (with `user`, who reads it) adds the checklist and the findings."""
     body = {"id": audit.id, "number": audit.number, "title": audit.title, "state": audit.state,
             "planned_start": iso(audit.planned_start), "planned_end": iso(audit.planned_end),
             "departments": [d.code for d in audit.departments], "clauses": list(audit.clauses or []),
@@ -14,7 +16,7 @@ def audit_json(audit, detail: bool = False) -> dict:
             "closed_at": iso(audit.closed_at)}
     if detail:
         body["checklist"] = [checklist_item_json(i) for i in audit.checklist]
-        body["findings"] = [finding_json(x) for x in audit.findings]
+        body["findings"] = [finding_json(x, user) for x in audit.findings]
     return body
 
 
@@ -25,11 +27,11 @@ def checklist_item_json(item) -> dict:
             "checked_at": iso(item.checked_at)}
 
 
-def finding_json(finding) -> dict:
+def finding_json(finding, user) -> dict:
     return {"id": finding.id, "number": finding.number, "audit_id": finding.audit_id,
             "audit_number": finding.audit.number, "classification": finding.classification,
             "clause": finding.clause, "department": finding.department.code,
-            "statement": finding.statement, "evidence": list(finding.evidence or []),
+            "statement": finding.statement, "evidence": evidence_for(user, finding),
             "created_by": finding.created_by.username, "created_at": iso(finding.created_at),
             "actions": [action_json(a) for a in finding.actions]}
 

@@ -3,10 +3,11 @@ corrective actions (纠正措施) with their verification of effectiveness."""
 from portal import clock, numbering
 from portal.accounts import services as accounts
 from portal.accounts.permissions import RUN_AUDITS, require_role, require_writer
+from portal.audit import queries
 from portal.audit.clauses import validate_clause_refs
 from portal.audit.models import (CHECK_RESULTS, CLASSIFICATIONS, EVIDENCE_KINDS, NONCONFORMITIES, Audit,
                                  AuditChecklistItem, CorrectiveAction, Finding)
-from portal.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
+from portal.errors import InvalidState, NotAllowed, ValidationFailed
 from portal.extensions import db
 from portal.search.outbox import enqueue
 from portal.trail import services as trail
@@ -18,7 +19,6 @@ FINDING_PATTERN = "{code}-{seq:2}"
 ACTION_PATTERN = "CA-{yyyy}-{seq:4}"
 TEXT_MAX = 4000
 MAX_EVIDENCE = 20
-MAX_ID = 2**63 - 1
 
 # step → (state it needs, state it leads to, timestamp it sets): the only way an audit moves.
 AUDIT_STEPS = {
@@ -34,6 +34,37 @@ ACTIONS_ASSIGNABLE = ("in_progress", "reported")
 def _require_auditor(actor, what: str) -> None:
     require_writer(actor)
     require_role(actor, RUN_AUDITS, what)
+
+
+def _require_on_audit(actor, audit: Audit, what: str) -> None:
+    _require_auditor(actor, what)
+    reason = _why_not_on_audit(actor, audit)
+    if reason:
+        raise NotAllowed(f"{reason}; {actor.username} may not {what} in it.")
+
+
+def _why_not_on_audit(actor, audit: Audit) -> str | None:
+    """An audit is run by its own lead and team (or a controller or admin), and never by anyone
+    from a department it audits: independence holds for every step, not only for the plan."""
+    audited = {d.id: d.code for d in audit.departments}
+    if actor.department_id in audited:
+        return f"Audit {audit.number} audits {audited[actor.department_id]}, the actor's own department"
+    if actor.role == "auditor" and actor.id != audit.lead_auditor_id and actor not in audit.team:
+        return f"Only the auditors of audit {audit.number} run it"
+    return None
+
+
+def may_run_audit(actor, audit: Audit) -> bool:
+    """Whether `actor` may take the audit's steps (the page shows its forms only then)."""
+    return (not actor.is_read_only and actor.role in RUN_AUDITS
+            and _why_not_on_audit(actor, audit) is None)
+
+
+def _lock(obj):
+    """Re-read a row FOR UPDATE before checking its state, so that two requests cannot both
+    pass the check and both move it (PostgreSQL; SQLite writes are serialised already)."""
+    db.session.refresh(obj, with_for_update=True)
+    return obj
 
 
 def audit_state(audit: Audit) -> dict:
@@ -55,7 +86,8 @@ def create_audit(actor, payload: dict) -> Audit:
                                for code in _required_list(f, "departments", 50, 32)) if d]
     refs = _clauses(f, _required_list(f, "clauses", 200, 100))
     lead = _auditor(f, "lead_auditor", f.text("lead_auditor", 64, required=True))
-    team = [u for u in (_auditor(f, "team", name) for name in f.string_list("team", 20, 64, default=[])) if u]
+    names = dict.fromkeys(f.string_list("team", 20, 64, default=[]) or [])
+    team = [u for u in (_auditor(f, "team", name) for name in names) if u]
     if start and end and end < start:
         f.fail("planned_end", "before planned_start")
     _check_independence(f, lead, team, departments)
@@ -117,7 +149,8 @@ def _check_independence(f: Fields, lead, team, departments) -> None:
 
 def advance_audit(actor, audit: Audit, step: str, payload: dict | None = None) -> Audit:
     """Start, report or close an audit, strictly in the order planned → in_progress → reported → closed."""
-    _require_auditor(actor, "run audits")
+    _require_on_audit(actor, audit, "run audits")
+    _lock(audit)
     source, target, stamp = AUDIT_STEPS[step]
     if audit.state != source:
         raise InvalidState(f"Audit {audit.number} is {audit.state}; only a {source} audit can {step}.",
@@ -130,8 +163,10 @@ def advance_audit(actor, audit: Audit, step: str, payload: dict | None = None) -
     audit.state = target
     setattr(audit, stamp, clock.now())
     trail.record(actor, f"audit.{step}", "audit", audit.id, {"state": source}, after)
-    for finding in audit.findings:
-        enqueue("finding", finding.id)  # who may see a finding follows its audit's state
+    for finding in audit.findings:  # who may see findings and actions follows the audit's state
+        enqueue("finding", finding.id)
+        for action in finding.actions:
+            enqueue("action", action.id)
     db.session.commit()
     return audit
 
@@ -157,7 +192,8 @@ def _require_actions_on_nonconformities(audit: Audit) -> None:
 
 def add_checklist_item(actor, audit: Audit, payload: dict) -> AuditChecklistItem:
     """Add a question to the 检查表 for a clause and department in the audit's scope."""
-    _require_auditor(actor, "prepare checklists")
+    _require_on_audit(actor, audit, "prepare checklists")
+    _lock(audit)
     if audit.state not in CHECKLIST_EDITABLE:
         raise InvalidState(f"Audit {audit.number} is {audit.state}; its checklist is final.",
                            code="checklist_final")
@@ -188,7 +224,8 @@ def _in_scope(f: Fields, audit: Audit, clause: str | None, dept_code: str | None
 
 def record_check_result(actor, item: AuditChecklistItem, payload: dict) -> AuditChecklistItem:
     """Record what the auditor found for one checklist question, while the audit runs."""
-    _require_auditor(actor, "record checklist results")
+    _require_on_audit(actor, item.audit, "record checklist results")
+    _lock(item.audit)
     if item.audit.state != "in_progress":
         raise InvalidState("Results are recorded only while the audit is in progress.",
                            code="audit_not_in_progress")
@@ -206,7 +243,8 @@ def record_check_result(actor, item: AuditChecklistItem, payload: dict) -> Audit
 
 def raise_finding(actor, audit: Audit, payload: dict) -> Finding:
     """Write a finding against a clause and department in scope, with evidence that exists."""
-    _require_auditor(actor, "write findings")
+    _require_on_audit(actor, audit, "write findings")
+    _lock(audit)  # a report cannot slip in between the check and the new finding
     if audit.state != "in_progress":
         raise InvalidState("Findings are written only while the audit is in progress.",
                            code="audit_not_in_progress")
@@ -244,29 +282,12 @@ def _evidence(actor, f: Fields, raw) -> list[dict]:
         if kind not in EVIDENCE_KINDS or isinstance(object_id, bool) or not isinstance(object_id, int):
             f.fail("evidence", "each item is {kind: document|revision|record, id: integer}")
             return []
-        ref = _evidence_ref(actor, kind, object_id)
+        ref = queries.evidence_ref(actor, kind, object_id)
         if ref is None:
             f.fail("evidence", f"{kind} {object_id} does not exist")
             return []
         found.append({"kind": kind, "id": object_id, "ref": ref})
     return found
-
-
-def _evidence_ref(actor, kind: str, object_id: int) -> str | None:
-    from portal.documents import queries as documents
-    from portal.records import queries as records
-
-    if not 1 <= object_id <= MAX_ID:
-        return None
-    try:
-        if kind == "document":
-            return documents.get_document(actor, object_id).code
-        if kind == "revision":
-            rev = documents.get_revision(actor, object_id)
-            return f"{rev.document.code} {rev.label}"
-        return records.get_record(actor, object_id).number
-    except NotFound:
-        return None
 
 
 # --- corrective actions ------------------------------------------------------------------
@@ -279,7 +300,8 @@ def action_state(action: CorrectiveAction) -> dict:
 
 def open_action(actor, finding: Finding, payload: dict) -> CorrectiveAction:
     """Assign a corrective action on a finding to an owner, with a due date and a plan."""
-    _require_auditor(actor, "assign corrective actions")
+    _require_on_audit(actor, finding.audit, "assign corrective actions")
+    _lock(finding.audit)  # nor a close between the check and the new action
     if finding.audit.state not in ACTIONS_ASSIGNABLE:
         raise InvalidState(f"Audit {finding.audit.number} is {finding.audit.state}; "
                            "corrective actions are assigned once it runs and until it closes.",
@@ -322,6 +344,7 @@ def complete_action(actor, action: CorrectiveAction, payload: dict) -> Correctiv
     require_writer(actor)
     if actor.id != action.owner_id:
         raise NotAllowed("Only the action's owner may complete it.")
+    _lock(action)
     if action.state != "open":
         raise InvalidState(f"Corrective action {action.number} is {action.state}, not open.",
                            code="action_not_open")
@@ -341,6 +364,7 @@ def verify_action(actor, action: CorrectiveAction, payload: dict) -> CorrectiveA
     _require_auditor(actor, "verify corrective actions")
     if actor.id == action.owner_id:
         raise NotAllowed("The owner of a corrective action cannot verify it.")
+    _lock(action)
     if action.state != "completed":
         raise InvalidState(f"Corrective action {action.number} is {action.state}; only a completed "
                            "action can be verified.", code="action_not_completed")

@@ -31,7 +31,8 @@ def index():
     """Audits, newest first, and the corrective actions I own that are still open."""
     state = request.args.get("state") if request.args.get("state") in AUDIT_STATES else None
     audits = db.session.execute(queries.audit_query(current_user, state=state).limit(500)).scalars().all()
-    mine = db.session.execute(queries.action_query(state="open", owner=current_user.username)).scalars().all()
+    mine = db.session.execute(queries.action_query(current_user, state="open",
+                                                   owner=current_user.username)).scalars().all()
     return render_template("audit/index.html", audits=audits, my_actions=mine, states=AUDIT_STATES,
                            can_run=_can_run(current_user))
 
@@ -82,9 +83,10 @@ def show(audit_id: int):
             by_finding.setdefault(item.finding_id, []).append(item)
         else:
             by_item.setdefault(item.checklist_item_id, []).append(item)
-    return render_template("audit/show.html", audit=audit, can_run=_can_run(current_user),
+    return render_template("audit/show.html", audit=audit, can_run=services.may_run_audit(current_user, audit),
                            results=CHECK_RESULTS, classifications=CLASSIFICATIONS, people=people,
-                           frozen_by_finding=by_finding, frozen_by_item=by_item)
+                           frozen_by_finding=by_finding, frozen_by_item=by_item,
+                           evidence={x.id: queries.evidence_for(current_user, x) for x in audit.findings})
 
 
 @bp.post("/audits/<int:audit_id>/<any(start, report, close):step>")
@@ -195,7 +197,7 @@ def verify_action(action_id: int):
 def report_docx(audit_id: int):
     """The 内审报告 as Word."""
     audit = queries.get_audit(current_user, audit_id)
-    return attachment(render_audit_report(audit), report_filename(audit), DOCX_MIME)
+    return attachment(render_audit_report(audit, current_user), report_filename(audit), DOCX_MIME)
 
 
 @bp.get("/audit-programme")

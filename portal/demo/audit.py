@@ -66,10 +66,13 @@ def _report():
         "conclusion": "质量管理体系运行基本有效，文件控制需加强现场版本核对。"})
 
 
-def _act_and_verify():
+def _act():
     action = _audit().findings[0].actions[0]
     services.complete_action(_user("sunli"), action, {"note": "已收回 A/0 版本 2 份并销毁；流程已修订，3 月 25 日完成培训"})
-    clock.freeze(_at(date(2026, 4, 15), 10))
+
+
+def _verify_and_close():
+    action = _audit().findings[0].actions[0]
     services.verify_action(_user("zhoujing"), action, {"effective": True,
                                                       "note": "现场抽查 5 个资料柜，均为现行版本，措施有效"})
     services.advance_audit(_user("zhoujing"), _audit(), "close")
@@ -84,4 +87,5 @@ def audit_steps() -> list:
         return (_at(day, hour), 600, step)
 
     return [at(date(2026, 2, 20), 9, _plan), at(date(2026, 3, 10), 9, _run),
-            at(date(2026, 3, 13), 15, _report), at(date(2026, 3, 28), 10, _act_and_verify)]
+            at(date(2026, 3, 13), 15, _report), at(date(2026, 3, 28), 10, _act),
+            at(date(2026, 4, 15), 10, _verify_and_close)]

@@ -204,23 +204,32 @@ def _sample_record_steps(spec) -> list:
     steps = []
     for i, sample in enumerate(spec.samples):
         day = date(2023, 4 + i, 10) if i == 0 else date(2025, 1 + (3 * i + len(spec.code)) % 12, 5 + i)
-        steps.append((_at(day, 10), 100 + i, _issue_step(spec, sample, day, i)))
+        steps.extend(_issue_steps(spec, sample, day, i))
     return steps
 
 
-def _issue_step(spec, sample: dict, day: date, index: int):
+def _issue_steps(spec, sample: dict, day: date, index: int) -> list:
+    """Issue one sample at 10:00 (voiding the third at once) and close some at 16:00, as two
+    steps so that whatever else the demo does that day in between keeps its place in time."""
     from portal.records import services as records
 
-    def step():
+    filler = FILLERS.get(spec.meta["department"], "wenkong")
+    issued = {}
+
+    def issue():
         clock.freeze(_at(day, 10))
-        filler = _user(FILLERS.get(spec.meta["department"], "wenkong"))
-        rec = records.issue_record(filler, _doc(spec.code), {"data": sample})
-        if index == 0 or index % 2 == 1:
-            clock.freeze(_at(day, 16))
-            records.close_record(filler, rec)
-        elif index == 2:
-            records.void_record(_user("wenkong"), rec, {"reason": "填写错误，重新开具"})
-    return step
+        issued["record"] = records.issue_record(_user(filler), _doc(spec.code), {"data": sample})
+        if index == 2:
+            records.void_record(_user("wenkong"), issued["record"], {"reason": "填写错误，重新开具"})
+
+    def close():
+        clock.freeze(_at(day, 16))
+        records.close_record(_user(filler), issued["record"])
+
+    steps = [(_at(day, 10), 100 + index, issue)]
+    if index == 0 or index % 2 == 1:
+        steps.append((_at(day, 16), 100 + index, close))
+    return steps
 
 
 EXTERNAL = {"code": "GB/T 19001-2016", "title": "质量管理体系 要求", "doc_type": "external", "department": "ZB",

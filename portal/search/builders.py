@@ -145,7 +145,8 @@ def _audit_fields(finding: Finding) -> dict:
     return {"department": finding.department.code if finding.department else None,
             "clauses": ",".join(clause_terms([finding.clause])), "clause_refs": [finding.clause],
             "rank": 0, "confidentiality": "internal",
-            # Every account sees audits; a certification-body reviewer only reported ones.
+            # Every account sees audits and their actions; a certification-body reviewer
+            # only those of reported audits (audit/queries.py REPORTED).
             "audience": "all controllers", "tour": "yes" if audit.state in REPORTED else "no"}
 
 
@@ -170,8 +171,7 @@ def action_fields(action: CorrectiveAction) -> dict:
     finding = action.finding
     body = _join(action.containment, action.root_cause, action.plan, action.completion_note,
                  action.verification_note, finding.statement)
-    fields = _audit_fields(finding)
-    fields["tour"] = "yes"  # CONTRACT.md: reviewers see corrective actions
+    fields = _audit_fields(finding)  # reviewers see an action once its audit is reported
     return _clean({
         "key": f"action:{action.id}", "kind": "action", "obj_id": action.id, "doc_id": finding.id,
         "ref": action.number, "ref_exact": action.number.lower(),

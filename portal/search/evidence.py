@@ -1,13 +1,15 @@
 """Freezing a search result as audit evidence (CONTRACT.md "Search")."""
 import hashlib
 import json
+from itertools import islice
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal import clock
 from portal.accounts.permissions import RUN_AUDITS, require_role, require_writer
-from portal.audit.models import AuditChecklistItem, Finding
+from portal.audit.models import AuditChecklistItem, CorrectiveAction, Finding
+from portal.audit.queries import can_view_audit
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.extensions import db
 from portal.search.analyzer import ANALYZER_VERSION, parse_query
@@ -169,7 +171,6 @@ READERS = ("admin", "controller", "auditor", "external_reviewer")
 
 
 def _hit_visible(user, hit: dict) -> bool:
-    from portal.audit.queries import can_view_audit
     from portal.documents.models import Revision
     from portal.documents.queries import can_view_revision
     from portal.records.models import Record
@@ -184,7 +185,19 @@ def _hit_visible(user, hit: dict) -> bool:
     if hit["kind"] == "finding":
         finding = db.session.get(Finding, hit["id"])
         return finding is not None and can_view_audit(user, finding.audit)
-    return hit["kind"] == "action"  # every account sees corrective actions
+    if hit["kind"] == "action":  # seen with the finding it answers
+        action = db.session.get(CorrectiveAction, hit["id"])
+        return action is not None and can_view_audit(user, action.finding.audit)
+    return False
+
+
+def _attached_audit(item: Evidence):
+    """The audit whose finding or checklist item the evidence supports, if any."""
+    if item.finding_id:
+        return db.session.get(Finding, item.finding_id).audit
+    if item.checklist_item_id:
+        return db.session.get(AuditChecklistItem, item.checklist_item_id).audit
+    return None
 
 
 def may_read(user, item: Evidence) -> bool:
@@ -192,6 +205,9 @@ def may_read(user, item: Evidence) -> bool:
     whose every hit they may see themselves (evidence never widens what a reader sees)."""
     if item.created_by_id == user.id or user.role in ("admin", "controller"):
         return True
+    audit = _attached_audit(item)
+    if audit is not None and not can_view_audit(user, audit):  # its note speaks of the audit
+        return False
     return user.role in READERS and all(_hit_visible(user, h) for h in item.hits)
 
 
@@ -202,11 +218,12 @@ def get_evidence(user, evidence_id: int) -> Evidence:
     return item
 
 
-def evidence_list(user, limit: int = 500, finding_id: int | None = None,
+def evidence_list(user, limit: int | None = None, finding_id: int | None = None,
                   audit_id: int | None = None) -> list[Evidence]:
-    """The evidence items the user may read, newest first; optionally only those of
-    one finding, or of one audit's findings and checklist items."""
-    query = select(Evidence).order_by(Evidence.id.desc()).limit(limit)
+    """The evidence items the user may read, newest first (at most `limit`); optionally only
+    those of one finding, or of one audit's findings and checklist items. The limit counts
+    readable items, so a reader's list is never cut short by items hidden from them."""
+    query = select(Evidence).order_by(Evidence.id.desc())
     if finding_id:
         query = query.where(Evidence.finding_id == finding_id)
     if audit_id:
@@ -215,7 +232,8 @@ def evidence_list(user, limit: int = 500, finding_id: int | None = None,
                                                              .where(AuditChecklistItem.audit_id == audit_id)))
     if user.role not in READERS:
         query = query.where(Evidence.created_by_id == user.id)
-    return [item for item in db.session.execute(query).scalars() if may_read(user, item)]
+    readable = (item for item in db.session.execute(query).scalars() if may_read(user, item))
+    return list(islice(readable, limit))
 
 
 def evidence_json(item: Evidence) -> dict:

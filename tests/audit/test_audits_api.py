@@ -269,8 +269,12 @@ def test_external_reviewer_is_read_only_and_sees_reports_only(api, f, planned, r
     assert reviewer.get(f"/audits/{running['id']}").status_code == 404
     assert reviewer.get(f"/findings/{act['finding_id']}").status_code == 404
     assert reviewer.get("/audits").get_json()["total"] == 0
-    assert reviewer.get(f"/actions/{act['id']}").status_code == 200  # corrective actions are open to them
+    # a corrective action names its finding: the reviewer sees it with the report, not before
+    assert reviewer.get(f"/actions/{act['id']}").status_code == 404
+    assert reviewer.get("/actions").get_json()["total"] == 0
     api.post(f"/audits/{running['id']}/report")
+    assert reviewer.get(f"/actions/{act['id']}").status_code == 200
+    assert [a["id"] for a in reviewer.get("/actions").get_json()["items"]] == [act["id"]]
     assert reviewer.get(f"/audits/{running['id']}").status_code == 200
     assert [a["id"] for a in reviewer.get("/audits").get_json()["items"]] == [running["id"]]
     assert reviewer.get(f"/audits/{running['id']}/report.docx").status_code == 200

@@ -1,5 +1,8 @@
 """`portal demo` carries one internal audit built through the audit services (CONTRACT.md
 "Command line": demo data with an audit)."""
+from datetime import datetime, timezone
+
+import pytest
 from sqlalchemy import select
 
 from portal.audit.models import Audit
@@ -31,3 +34,21 @@ def test_demo_has_a_closed_audit_with_checklist_findings_and_a_verified_action(c
             "action.create", "action.complete", "action.verify"} <= actions
     db.session.rollback()
     assert cli("verify-trail").exit_code == 0
+
+
+@pytest.mark.parametrize("loaded_on", [None, datetime(2026, 4, 10, 1, tzinfo=timezone.utc)])
+def test_the_demo_history_never_goes_back_in_time(app, frozen, loaded_on):
+    """The demo replays its history step by step: in the trail's order every entry is at or
+    after the one before it. Steps that froze the clock later than their slot broke this: a
+    record closed at 16:00 before the next was issued at 10:00, and, for a demo loaded in
+    April 2026, the audit's 04-15 verification slotted among the open drafts of early April."""
+    from portal.demo.loader import load_demo
+
+    if loaded_on:
+        frozen(loaded_on)
+    load_demo()
+    db.session.rollback()
+    entries = db.session.execute(select(TrailEntry.seq, TrailEntry.at, TrailEntry.action)
+                                 .order_by(TrailEntry.seq)).all()
+    backwards = [(a, b) for a, b in zip(entries, entries[1:]) if b.at < a.at]
+    assert entries and not backwards, backwards[:3]
