@@ -12,6 +12,11 @@ def configure(tz_name: str) -> None:
     _zone = ZoneInfo(tz_name)
 
 
+def zone() -> ZoneInfo:
+    """The portal's local time zone."""
+    return _zone
+
+
 def now() -> datetime:
     """Current time in UTC, timezone-aware."""
     return _frozen if _frozen is not None else datetime.now(timezone.utc)

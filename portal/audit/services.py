@@ -1,5 +1,7 @@
 """Internal audit rules: the plan, the 检查表, findings, the report and closure, and the
 corrective actions (纠正措施) with their verification of effectiveness."""
+from datetime import datetime, time
+
 from portal import clock, numbering
 from portal.accounts import services as accounts
 from portal.accounts.permissions import RUN_AUDITS, require_role, require_writer
@@ -92,7 +94,9 @@ def create_audit(actor, payload: dict) -> Audit:
         f.fail("planned_end", "before planned_start")
     _check_independence(f, lead, team, departments)
     f.done("Invalid audit.")
-    audit = Audit(number=numbering.next_number("audit", AUDIT_PATTERN, "", None), title=title,
+    # numbered in the year it is planned for, the year whose programme it covers
+    number = numbering.next_number("audit", AUDIT_PATTERN, "", None, _local_noon(start))
+    audit = Audit(number=number, title=title,
                   planned_start=start, planned_end=end, state="planned", clauses=refs, lead_auditor=lead,
                   departments=departments, team=[u for u in team if u.id != lead.id],
                   created_by=actor, created_at=clock.now())
@@ -101,6 +105,10 @@ def create_audit(actor, payload: dict) -> Audit:
     trail.record(actor, "audit.create", "audit", audit.id, None, audit_state(audit))
     db.session.commit()
     return audit
+
+
+def _local_noon(day):
+    return datetime.combine(day, time(12), tzinfo=clock.zone())
 
 
 def _required_list(f: Fields, name: str, max_items: int, max_len: int) -> list[str]:

@@ -51,7 +51,7 @@ def load_demo() -> str:
 
 
 def _at(day: date, hour: int = 9) -> datetime:
-    return datetime.combine(day, time(hour)).replace(tzinfo=clock._zone)
+    return datetime.combine(day, time(hour)).replace(tzinfo=clock.zone())
 
 
 def _load_accounts() -> None:

@@ -337,3 +337,10 @@ def test_audit_programme_shows_coverage(api, f, planned, running):
     assert body["summary"]["audited"] == 4  # SC and SH × the running audit's two clauses
     assert api.get("/audit-programme/2025").get_json()["cells"] == []
     assert api.get("/audit-programme/0").status_code == 400
+
+
+def test_an_audit_is_numbered_in_the_year_it_is_planned_for(planned):
+    """Planned in December for January, it belongs to next year's programme and numbering."""
+    this_year = planned(planned_start="2026-12-01", planned_end="2026-12-03")
+    next_year = planned(planned_start="2027-01-11", planned_end="2027-01-13")
+    assert this_year["number"] == "IA-2026-001" and next_year["number"] == "IA-2027-001"
