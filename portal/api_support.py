@@ -37,7 +37,11 @@ def register_error_handlers(app) -> None:
         if request.path.startswith("/api/"):
             code = (exc.name or "error").lower().replace(" ", "_")
             return error_response(exc.code or 500, code, exc.description or exc.name)
-        return exc
+        if exc.code is None or exc.code < 400:  # redirects raised by routing
+            return exc
+        from portal.views import render_http_error
+
+        return render_http_error(exc)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

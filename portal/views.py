@@ -3,6 +3,7 @@ import time
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from portal.database import write_intent
@@ -107,6 +108,17 @@ def activate_due() -> int:
         return activate_due_revisions()
     finally:
         write_intent.reset(token)
+
+
+HTTP_ERRORS = {400: _l("The request could not be understood (an expired form? reload the page)."),
+               403: _l("You may not do this."), 404: _l("No such page."),
+               405: _l("This page cannot be opened that way."), 413: _l("The upload is too large.")}
+
+
+def render_http_error(exc):
+    """A routing or protocol error in the browser: the portal's page, in the user's language."""
+    message = HTTP_ERRORS.get(exc.code, exc.name)
+    return render_template("error.html", status=exc.code, message=message), exc.code
 
 
 def render_domain_error(exc):

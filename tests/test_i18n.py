@@ -216,3 +216,19 @@ def test_stored_words_translate_in_chinese(app):
             assert (_("effective"), _("controller"), _("procedure"), _("reject")) == ("生效", "文控", "程序文件", "驳回")
         with force_locale("en"):
             assert _("work_instruction") == "work_instruction"
+
+
+@pytest.mark.parametrize("path, method, status, text", [
+    ("/no-such-page", "get", 404, "页面不存在"),
+    ("/search/evidence", "get", 405, "不能以这种方式打开此页面"),
+])
+def test_http_errors_in_the_browser_are_the_portals_page_in_chinese(client, path, method, status, text):
+    response = getattr(client, method)(path)
+    assert response.status_code == status
+    body = response.get_data(as_text=True)
+    assert text in body and "文控管理平台" in body  # the portal's layout, not Werkzeug's bare page
+
+
+def test_http_errors_on_the_api_stay_json(client):
+    response = client.get("/api/v1/no-such-endpoint")
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"

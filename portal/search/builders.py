@@ -45,6 +45,14 @@ def _clean(fields: dict) -> dict:
     return {k: v for k, v in fields.items() if v is not None and v != ""}
 
 
+ACTION_TITLE_CHARS = 40
+
+
+def _first_line(text: str | None, limit: int) -> str:
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    return line if len(line) <= limit else line[:limit - 1] + "…"
+
+
 def _join(*texts) -> str:
     return "\n".join(t for t in texts if t)
 
@@ -175,7 +183,9 @@ def action_fields(action: CorrectiveAction) -> dict:
     return _clean({
         "key": f"action:{action.id}", "kind": "action", "obj_id": action.id, "doc_id": finding.id,
         "ref": action.number, "ref_exact": action.number.lower(),
-        "title": f"纠正措施 {finding.number}", "body": body, "excerpt": body[:EXCERPT_CHARS],
+        # the finding and what is to be done; the word 纠正措施 itself would lift every action
+        # above the procedures for a search of 纠正措施 (the hit's kind label already says it)
+        "title": f"{finding.number} {_first_line(action.plan, ACTION_TITLE_CHARS)}", "body": body, "excerpt": body[:EXCERPT_CHARS],
         "spell": body, "doc_type": "action", "state": action.state,
         "date": _local_datetime(action.created_at), **fields,
     })

@@ -176,3 +176,19 @@ def test_freeze_and_attach_in_the_browser(finding, checklist_item, browser, kit,
     action = htmllib.unescape(re.search(r'action="([^"]*/attach)"', page).group(1))
     assert web.post(action, data=form).status_code in (302, 303)
     assert "#item-" in kit.page(web, evidence_url)
+
+
+def test_a_search_for_the_word_ranks_the_procedure_above_an_action_that_merely_is_one(
+        api, f, running, finding, action):
+    """An action's title is its finding and plan, not the label 纠正措施 that every action shares."""
+    controller = f.user("controller")
+    procedure = f.document(controller, code="QP1401", title="纠正和预防措施控制程序")
+    f.effective(procedure, controller, body="<p>责任部门针对根本原因制定纠正措施，经质保部审核。</p>")
+    x = finding(statement=STATEMENT)
+    ca = action(on=x, plan="修订客户投诉处理流程，增加签字核对")
+    drain()
+    hits = api.get("/search", query_string={"q": "纠正措施"}).get_json()["hits"]
+    assert [h["ref"] for h in hits][:1] == ["QP1401"]
+    mine = next(h for h in api.get("/search", query_string={"q": "签字核对"}).get_json()["hits"]
+                if h["kind"] == "action")
+    assert mine["ref"] == ca["number"] and mine["title"].startswith(x["number"]) and "签字核对" in mine["title"]
