@@ -285,3 +285,36 @@ def test_the_periodic_jobs_send_review_reminders_and_deliver_mail(f, app, smtp, 
     assert any(n.email_status == "sent" for n in notes)
     assert any(msg["To"] == "wenkong@example.cn" for msg in smtp.sent)
     assert run_jobs_once(app)["review_reminders"] == 0
+
+
+def test_review_reminders_read_the_database_a_fixed_number_of_times(f, controller, frozen):
+    """The jobs round runs inside the web server: its reads must not grow with the number of
+    documents due (one query per document took 12 s at 7,882 documents)."""
+    from sqlalchemy import event
+
+    frozen(datetime(2025, 1, 10, 2, 0, tzinfo=timezone.utc))
+    docs = [f.document(controller, review_period_months=12) for _ in range(6)]
+    for doc in docs[:2]:
+        f.effective(doc, controller)
+    frozen(datetime(2025, 12, 20, 2, 0, tzinfo=timezone.utc))
+
+    def selects_during_reminders() -> tuple[int, int]:
+        seen = []
+
+        def count(conn, cursor, statement, *args):
+            seen.append(statement.lstrip().upper().startswith("SELECT"))
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            sent = review.notify_due_reviews(30)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return sent, sum(seen)
+
+    few = selects_during_reminders()
+    frozen(datetime(2025, 1, 10, 2, 0, tzinfo=timezone.utc))
+    for doc in docs[2:]:
+        f.effective(doc, controller)
+    frozen(datetime(2025, 12, 21, 2, 0, tzinfo=timezone.utc))
+    many = selects_during_reminders()
+    assert (few[0], many[0]) == (2, 4)  # the four new ones only; the first two were told already
+    assert many[1] == few[1], (few, many)
