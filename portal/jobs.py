@@ -14,7 +14,7 @@ def run_jobs_once(app) -> dict:
     from portal.documents.review import notify_due_reviews
     from portal.documents.workflow import activate_due_revisions
     from portal.extensions import db
-    from portal.notifications.services import deliver_pending
+    from portal.notifications.services import deliver_backlog
 
     done = {}
     with app.app_context():
@@ -22,7 +22,7 @@ def run_jobs_once(app) -> dict:
         try:
             for name, job in (("activated", activate_due_revisions),
                               ("review_reminders", lambda: notify_due_reviews(app.config["REVIEW_WARNING_DAYS"])),
-                              ("notifications", deliver_pending)):
+                              ("notifications", deliver_backlog)):
                 try:
                     done[name] = job()
                 except Exception:  # one failing job must not stop the others

@@ -318,3 +318,22 @@ def test_review_reminders_read_the_database_a_fixed_number_of_times(f, controlle
     many = selects_during_reminders()
     assert (few[0], many[0]) == (2, 4)  # the four new ones only; the first two were told already
     assert many[1] == few[1], (few, many)
+
+
+def test_a_backlog_is_delivered_batch_by_batch_within_one_round(f, app, monkeypatch):
+    """Five batches' worth goes out in one jobs round; a spent time budget leaves the rest
+    pending for the next round, delivered once."""
+    monkeypatch.setitem(app.config, "SMTP_HOST", "")
+    holder, _ = pending_copy_notice(f)
+    for i in range(9):
+        services.notify([holder], "copy_issued", f"第 {i} 份", f"/copies/{i}")
+    db.session.commit()
+    assert services.deliver_backlog(batch=2) == 10
+    pending = select(func.count()).select_from(Notification).where(Notification.email_status == "pending")
+    assert db.session.scalar(pending) == 0
+    for i in range(3):
+        services.notify([holder], "copy_issued", f"再 {i}", f"/copies/x{i}")
+    db.session.commit()
+    assert services.deliver_backlog(batch=2, budget_seconds=0) == 0  # no time left this round
+    assert db.session.scalar(pending) == 3
+    assert services.deliver_backlog(batch=2) == 3
