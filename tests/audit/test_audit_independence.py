@@ -177,3 +177,42 @@ def test_the_limit_counts_only_what_the_reader_may_read(f, app, lead):
     hidden = [freeze_search(controller, {"q": "保密文件", "note": f"保密 {i}"}) for i in range(3)]
     assert all(item.hits for item in hidden)
     assert [item.id for item in evidence_list(lead, limit=1)] == [mine.id]
+
+
+def test_two_auditors_verifying_at_once_leave_one_verdict(f, api, action, owner, second_auditor):
+    """The state check reads the row FOR UPDATE (PostgreSQL; SQLite serialises write requests):
+    of two verifications racing on a completed action one wins, the other gets 409."""
+    import threading
+
+    owner_api, other_api = f.api(owner), f.api(second_auditor)
+    ids = []
+    for _ in range(4):
+        act = action()
+        assert owner_api.post(f"/actions/{act['id']}/complete", json={"note": "已整改"}).status_code == 200
+        ids.append(act["id"])
+    db.session.commit()
+    db.session.close()
+    results, errors = {i: [] for i in ids}, []
+
+    def verify(client, action_id, effective, start):
+        try:
+            start.wait(timeout=30)
+            response = client.post(f"/actions/{action_id}/verify", json={"effective": effective, "note": "验证"})
+            results[action_id].append(response.status_code)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(repr(exc))
+
+    for action_id in ids:
+        start = threading.Barrier(2)
+        threads = [threading.Thread(target=verify, args=(client, action_id, effective, start))
+                   for client, effective in ((api, True), (other_api, False))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert errors == []
+    assert all(sorted(codes) == [200, 409] for codes in results.values()), results
+    db.session.rollback()
+    verdicts = db.session.execute(select(TrailEntry.object_id, func.count()).where(
+        TrailEntry.action == "action.verify", TrailEntry.object_id.in_(ids)).group_by(TrailEntry.object_id)).all()
+    assert sorted(verdicts) == [(i, 1) for i in sorted(ids)]
