@@ -45,12 +45,19 @@ def _require_on_audit(actor, audit: Audit, what: str) -> None:
         raise NotAllowed(f"{reason}; {actor.username} may not {what} in it.")
 
 
-def _why_not_on_audit(actor, audit: Audit) -> str | None:
-    """An audit is run by its own lead and team (or a controller or admin), and never by anyone
-    from a department it audits: independence holds for every step, not only for the plan."""
+def _not_independent(actor, audit: Audit) -> str | None:
     audited = {d.id: d.code for d in audit.departments}
     if actor.department_id in audited:
         return f"Audit {audit.number} audits {audited[actor.department_id]}, the actor's own department"
+    return None
+
+
+def _why_not_on_audit(actor, audit: Audit) -> str | None:
+    """An audit is run by its own lead and team (or a controller or admin), and never by anyone
+    from a department it audits: independence holds for every step, not only for the plan."""
+    reason = _not_independent(actor, audit)
+    if reason:
+        return reason
     if actor.role == "auditor" and actor.id != audit.lead_auditor_id and actor not in audit.team:
         return f"Only the auditors of audit {audit.number} run it"
     return None
@@ -372,6 +379,10 @@ def verify_action(actor, action: CorrectiveAction, payload: dict) -> CorrectiveA
     _require_auditor(actor, "verify corrective actions")
     if actor.id == action.owner_id:
         raise NotAllowed("The owner of a corrective action cannot verify it.")
+    # any independent auditor may verify, later too; never one from the audited department
+    reason = _not_independent(actor, action.finding.audit)
+    if reason:
+        raise NotAllowed(f"{reason}; {actor.username} may not verify its corrective actions.")
     _lock(action)
     if action.state != "completed":
         raise InvalidState(f"Corrective action {action.number} is {action.state}; only a completed "

@@ -216,3 +216,15 @@ def test_two_auditors_verifying_at_once_leave_one_verdict(f, api, action, owner,
     verdicts = db.session.execute(select(TrailEntry.object_id, func.count()).where(
         TrailEntry.action == "action.verify", TrailEntry.object_id.in_(ids)).group_by(TrailEntry.object_id)).all()
     assert sorted(verdicts) == [(i, 1) for i in sorted(ids)]
+
+
+def test_an_auditor_from_the_audited_department_cannot_verify_its_action(f, action, owner, insider):
+    act = action()
+    assert f.api(owner).post(f"/actions/{act['id']}/complete", json={"note": "已整改"}).status_code == 200
+    insider_api = f.api(insider)
+    before = counts()
+    refused_403(insider_api.post(f"/actions/{act['id']}/verify", json={"effective": True, "note": "有效"}))
+    assert counts() == before
+    independent = f.api(f.user("auditor"))  # not on the audit, but from another department
+    response = independent.post(f"/actions/{act['id']}/verify", json={"effective": True, "note": "有效"})
+    assert response.status_code == 200 and response.get_json()["state"] == "closed"
