@@ -4,8 +4,8 @@ from datetime import datetime, time
 
 from portal import clock, numbering
 from portal.accounts import services as accounts
-from portal.accounts.permissions import RUN_AUDITS, require_role, require_writer
-from portal.audit import queries
+from portal.accounts.permissions import RUN_AUDITS, require_writer
+from portal.audit import access, queries
 from portal.audit.clauses import validate_clause_refs
 from portal.audit.models import (CHECK_RESULTS, CLASSIFICATIONS, EVIDENCE_KINDS, NONCONFORMITIES, Audit,
                                  AuditChecklistItem, CorrectiveAction, Finding)
@@ -33,49 +33,6 @@ CHECKLIST_EDITABLE = ("planned", "in_progress")
 ACTIONS_ASSIGNABLE = ("in_progress", "reported")
 
 
-def _require_auditor(actor, what: str) -> None:
-    require_writer(actor)
-    require_role(actor, RUN_AUDITS, what)
-
-
-def _require_on_audit(actor, audit: Audit, what: str) -> None:
-    _require_auditor(actor, what)
-    reason = _why_not_on_audit(actor, audit)
-    if reason:
-        raise NotAllowed(f"{reason}; {actor.username} may not {what} in it.")
-
-
-def _not_independent(actor, audit: Audit) -> str | None:
-    audited = {d.id: d.code for d in audit.departments}
-    if actor.department_id in audited:
-        return f"Audit {audit.number} audits {audited[actor.department_id]}, the actor's own department"
-    return None
-
-
-def _why_not_on_audit(actor, audit: Audit) -> str | None:
-    """An audit is run by its own lead and team (or a controller or admin), and never by anyone
-    from a department it audits: independence holds for every step, not only for the plan."""
-    reason = _not_independent(actor, audit)
-    if reason:
-        return reason
-    if actor.role == "auditor" and actor.id != audit.lead_auditor_id and actor not in audit.team:
-        return f"Only the auditors of audit {audit.number} run it"
-    return None
-
-
-def may_run_audit(actor, audit: Audit) -> bool:
-    """Whether `actor` may take the audit's steps (the page shows its forms only then)."""
-    return (not actor.is_read_only and actor.role in RUN_AUDITS
-            and _why_not_on_audit(actor, audit) is None)
-
-
-def _lock(obj):
-    """Re-read a row FOR UPDATE before checking its state, so that two requests cannot both
-    pass the check and both move it (PostgreSQL; SQLite writes are serialised already)."""
-    db.session.refresh(obj, with_for_update=True)
-    return obj
-
-
 def audit_state(audit: Audit) -> dict:
     return {"number": audit.number, "title": audit.title, "state": audit.state,
             "planned_start": audit.planned_start, "planned_end": audit.planned_end,
@@ -87,7 +44,7 @@ def audit_state(audit: Audit) -> dict:
 
 def create_audit(actor, payload: dict) -> Audit:
     """Plan an audit: its scope, dates and a team that never audits its own department."""
-    _require_auditor(actor, "plan audits")
+    access.require_auditor(actor, "plan audits")
     f = Fields(payload)
     title = f.text("title", 300, required=True)
     start, end = f.day("planned_start", required=True), f.day("planned_end", required=True)
@@ -164,8 +121,8 @@ def _check_independence(f: Fields, lead, team, departments) -> None:
 
 def advance_audit(actor, audit: Audit, step: str, payload: dict | None = None) -> Audit:
     """Start, report or close an audit, strictly in the order planned → in_progress → reported → closed."""
-    _require_on_audit(actor, audit, "run audits")
-    _lock(audit)
+    access.require_on_audit(actor, audit, "run audits")
+    access.lock_row(audit)
     source, target, stamp = AUDIT_STEPS[step]
     if audit.state != source:
         raise InvalidState(f"Audit {audit.number} is {audit.state}; only a {source} audit can {step}.",
@@ -207,8 +164,8 @@ def _require_actions_on_nonconformities(audit: Audit) -> None:
 
 def add_checklist_item(actor, audit: Audit, payload: dict) -> AuditChecklistItem:
     """Add a question to the 检查表 for a clause and department in the audit's scope."""
-    _require_on_audit(actor, audit, "prepare checklists")
-    _lock(audit)
+    access.require_on_audit(actor, audit, "prepare checklists")
+    access.lock_row(audit)
     if audit.state not in CHECKLIST_EDITABLE:
         raise InvalidState(f"Audit {audit.number} is {audit.state}; its checklist is final.",
                            code="checklist_final")
@@ -239,8 +196,8 @@ def _in_scope(f: Fields, audit: Audit, clause: str | None, dept_code: str | None
 
 def record_check_result(actor, item: AuditChecklistItem, payload: dict) -> AuditChecklistItem:
     """Record what the auditor found for one checklist question, while the audit runs."""
-    _require_on_audit(actor, item.audit, "record checklist results")
-    _lock(item.audit)
+    access.require_on_audit(actor, item.audit, "record checklist results")
+    access.lock_row(item.audit)
     if item.audit.state != "in_progress":
         raise InvalidState("Results are recorded only while the audit is in progress.",
                            code="audit_not_in_progress")
@@ -258,8 +215,8 @@ def record_check_result(actor, item: AuditChecklistItem, payload: dict) -> Audit
 
 def raise_finding(actor, audit: Audit, payload: dict) -> Finding:
     """Write a finding against a clause and department in scope, with evidence that exists."""
-    _require_on_audit(actor, audit, "write findings")
-    _lock(audit)  # a report cannot slip in between the check and the new finding
+    access.require_on_audit(actor, audit, "write findings")
+    access.lock_row(audit)  # a report cannot slip in between the check and the new finding
     if audit.state != "in_progress":
         raise InvalidState("Findings are written only while the audit is in progress.",
                            code="audit_not_in_progress")
@@ -315,8 +272,8 @@ def action_state(action: CorrectiveAction) -> dict:
 
 def open_action(actor, finding: Finding, payload: dict) -> CorrectiveAction:
     """Assign a corrective action on a finding to an owner, with a due date and a plan."""
-    _require_on_audit(actor, finding.audit, "assign corrective actions")
-    _lock(finding.audit)  # nor a close between the check and the new action
+    access.require_on_audit(actor, finding.audit, "assign corrective actions")
+    access.lock_row(finding.audit)  # nor a close between the check and the new action
     if finding.audit.state not in ACTIONS_ASSIGNABLE:
         raise InvalidState(f"Audit {finding.audit.number} is {finding.audit.state}; "
                            "corrective actions are assigned once it runs and until it closes.",
@@ -359,7 +316,7 @@ def complete_action(actor, action: CorrectiveAction, payload: dict) -> Correctiv
     require_writer(actor)
     if actor.id != action.owner_id:
         raise NotAllowed("Only the action's owner may complete it.")
-    _lock(action)
+    access.lock_row(action)
     if action.state != "open":
         raise InvalidState(f"Corrective action {action.number} is {action.state}, not open.",
                            code="action_not_open")
@@ -376,14 +333,14 @@ def complete_action(actor, action: CorrectiveAction, payload: dict) -> Correctiv
 
 def verify_action(actor, action: CorrectiveAction, payload: dict) -> CorrectiveAction:
     """An auditor other than the owner judges effectiveness: closed, or back to open."""
-    _require_auditor(actor, "verify corrective actions")
+    access.require_auditor(actor, "verify corrective actions")
     if actor.id == action.owner_id:
         raise NotAllowed("The owner of a corrective action cannot verify it.")
     # any independent auditor may verify, later too; never one from the audited department
-    reason = _not_independent(actor, action.finding.audit)
+    reason = access.not_independent(actor, action.finding.audit)
     if reason:
         raise NotAllowed(f"{reason}; {actor.username} may not verify its corrective actions.")
-    _lock(action)
+    access.lock_row(action)
     if action.state != "completed":
         raise InvalidState(f"Corrective action {action.number} is {action.state}; only a completed "
                            "action can be verified.", code="action_not_completed")

@@ -9,7 +9,7 @@ from portal import clock
 from portal.accounts import services as accounts
 from portal.accounts.permissions import RUN_AUDITS, require_role
 from portal.search import evidence
-from portal.audit import queries, services
+from portal.audit import access, queries, services
 from portal.audit.clauses import list_clauses
 from portal.audit.docx_export import render_audit_report, report_filename
 from portal.audit.models import AUDIT_STATES, CHECK_RESULTS, CLASSIFICATIONS
@@ -83,7 +83,7 @@ def show(audit_id: int):
             by_finding.setdefault(item.finding_id, []).append(item)
         else:
             by_item.setdefault(item.checklist_item_id, []).append(item)
-    return render_template("audit/show.html", audit=audit, can_run=services.may_run_audit(current_user, audit),
+    return render_template("audit/show.html", audit=audit, can_run=access.may_run_audit(current_user, audit),
                            results=CHECK_RESULTS, classifications=CLASSIFICATIONS, people=people,
                            frozen_by_finding=by_finding, frozen_by_item=by_item,
                            evidence={x.id: queries.evidence_for(current_user, x) for x in audit.findings})
