@@ -20,10 +20,12 @@ def configure_url_converters(app: Flask) -> None:
     """Ids beyond a database integer are simply unknown (404), not a database error."""
     from werkzeug.routing import IntegerConverter
 
+    from portal.validation import MAX_ID
+
     class DatabaseId(IntegerConverter):
         def to_python(self, value: str) -> int:
             number = super().to_python(value)
-            return number if number <= 2**63 - 1 else -1  # -1 is never assigned
+            return number if number <= MAX_ID else -1  # -1 is never assigned
 
     app.url_map.converters["int"] = DatabaseId
 

@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from portal.errors import BadRequest, DomainError, NotAllowed, NotAuthenticated
 from portal.extensions import db
+from portal.validation import MAX_ID
 
 bp = Blueprint("api_root", __name__)
 MAX_PER_PAGE = 100
@@ -111,7 +112,6 @@ def reject_nul_in_request() -> None:
 
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-MAX_ID = 2**63 - 1
 
 
 def id_arg(name: str) -> int | None:
@@ -119,9 +119,9 @@ def id_arg(name: str) -> int | None:
     raw = request.args.get(name, "")
     if raw == "":
         return None
-    if not raw.isdecimal():
+    if not (raw.isascii() and raw.isdigit()):
         raise BadRequest(f"{name} must be a positive integer.", code="bad_parameter")
-    value = int(raw)
+    value = int(raw) if len(raw) <= 19 else MAX_ID + 1  # int() refuses 4,300+ digits
     if value > MAX_ID:
         from portal.errors import NotFound
 
@@ -130,7 +130,6 @@ def id_arg(name: str) -> int | None:
 
 
 _WHOLE_NUMBER = re.compile(r"-?[0-9]+")
-MAX_INT = 2**63 - 1  # the largest id or count a database column holds
 
 
 def int_arg(name: str, default: int, low: int, high: int | None = None) -> int:
@@ -142,7 +141,7 @@ def int_arg(name: str, default: int, low: int, high: int | None = None) -> int:
         raise BadRequest(f"{name} must be a whole number.", code="bad_parameter")
     if len(raw) > 19:
         raise BadRequest(f"{name} is too large.", code="bad_parameter")
-    value = min(int(raw), MAX_INT)
+    value = min(int(raw), MAX_ID)
     if value < low:
         raise BadRequest(f"{name} must be at least {low}.", code="bad_parameter")
     return min(value, high) if high else value

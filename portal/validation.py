@@ -101,6 +101,22 @@ class Fields:
 
 
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ASCII_INT = re.compile(r"[0-9]{1,18}")
+MAX_ID = 2**63 - 1  # the largest id a database integer column holds
+
+
+def parse_int(text, default=None):
+    """A whole number typed as text ("12", " 12 "): ASCII digits only, at most 18 of them, so
+    it fits a database integer (int() also takes "١٢" and "1_2", and refuses 4,300+ digits
+    with a ValueError); anything else is `default`."""
+    if isinstance(text, str) and _ASCII_INT.fullmatch(text.strip()):
+        return int(text.strip())
+    return default
+
+
+def parse_id(text: str | None) -> int | None:
+    """An id typed as text: a positive parse_int, else None."""
+    return parse_int(text) or None
 
 
 def parse_date(value) -> date | None:

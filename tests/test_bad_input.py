@@ -578,3 +578,26 @@ def test_browser_login_without_csrf_token_is_refused(client, controller):
 def test_unicode_digits_that_int_refuses_are_400_not_500(capi, path):
     # '²'.isdigit() is True but int('²') raises: numbers are checked with isdecimal().
     assert_error(capi.get(path), 400)
+
+
+DIGITS_5000 = "9" * 5000  # int() refuses 4,300+ digits with a ValueError
+
+
+@pytest.mark.parametrize("path, status", [
+    (f"/records?form_id={DIGITS_5000}", 404), (f"/copies?document_id={DIGITS_5000}", 404),
+    (f"/trail?object_type=document&object_id={DIGITS_5000}", 404), (f"/evidence?audit_id={DIGITS_5000}", 404),
+    (f"/reviews/due?days={DIGITS_5000}", 400), ("/reviews/due?days=١٢", 400), ("/evidence?finding_id=٣", 400),
+])
+def test_absurd_numbers_in_the_query_string_are_4xx_not_500(capi, path, status):
+    assert_error(capi.get(path), status)
+
+
+def test_a_table_cell_spanning_absurdly_many_columns_still_exports(f, capi, controller):
+    """colspan survives the sanitiser as text; the Word export caps it rather than crash."""
+    doc = f.document(controller)
+    rev = f.effective(doc, controller, body=f'<table><tr><td colspan="{DIGITS_5000}">合并</td><td>b</td></tr></table>')
+    resp = capi.get(f"/revisions/{rev.id}/export.docx")
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    cells = [c.text for table in docx.Document(io.BytesIO(resp.data)).tables
+             for row in table.rows for c in row.cells]
+    assert "合并" in cells and "b" in cells

@@ -7,11 +7,10 @@ from portal.accounts.models import Department, User
 from portal.audit.models import EVIDENCE_KINDS, Audit, AuditChecklistItem, CorrectiveAction, Finding
 from portal.errors import BadRequest, NotFound, ValidationFailed
 from portal.extensions import db
+from portal.validation import MAX_ID, parse_id
 
 # A certification-body reviewer sees audit reports, never audits still being planned or run.
 REPORTED = ("reported", "closed")
-MAX_ID = 2**63 - 1
-MAX_ID_DIGITS = len(str(MAX_ID))
 
 
 def can_view_audit(user, audit: Audit) -> bool:
@@ -141,8 +140,8 @@ def evidence_from_refs(user, text: str) -> list[dict]:
     found = []
     for token in re.split(r"[\s,，、;；]+", text or ""):
         kind, _, raw_id = token.partition(":")
-        if kind in EVIDENCE_KINDS and raw_id.isdecimal() and len(raw_id) <= MAX_ID_DIGITS:
-            found.append({"kind": kind, "id": int(raw_id)})
+        if kind in EVIDENCE_KINDS and raw_id.isdecimal():  # an absurd id reads as missing (0)
+            found.append({"kind": kind, "id": parse_id(raw_id) or 0})
         elif token:
             record = db.session.execute(select(Record.id).where(Record.number == token)).scalar()
             document = db.session.execute(select(Document.id).where(Document.code == token)).scalar()

@@ -162,11 +162,8 @@ def _to_action(action):
 @bp.get("/actions/<int:action_id>")
 @login_required
 def show_action(action_id: int):
-    """A corrective action is shown on its audit's page (to those who may see the audit)."""
-    action = queries.get_action(current_user, action_id)
-    if not queries.can_view_audit(current_user, action.finding.audit):
-        return render_template("audit/action.html", action=action)
-    return _to_action(action)
+    """A corrective action is shown on its audit's page (get_action: only to those who may see it)."""
+    return _to_action(queries.get_action(current_user, action_id))
 
 
 @bp.post("/actions/<int:action_id>/complete")

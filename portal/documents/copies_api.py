@@ -2,7 +2,7 @@
 "Distribution of controlled copies")."""
 from flask import current_app, g, jsonify, request
 
-from portal.api_support import api_blueprint, created, id_arg, json_body, paginate
+from portal.api_support import api_blueprint, created, id_arg, int_arg, json_body, paginate
 from portal.documents import distribution, exports, queries, review
 from portal.documents.models import ControlledCopy
 from portal.documents.serializers import copy_json, document_json, review_json
@@ -94,8 +94,7 @@ def list_reviews(doc_id: int):
 @bp.get("/reviews/due")
 def reviews_due():
     """Documents whose periodic review is due within ?days= (default 30), overdue first."""
-    days = request.args.get("days", "30")
-    docs = review.reviews_due(None, int(days) if days.isdecimal() else 30)
+    docs = review.reviews_due(None, int_arg("days", 30, 0, 3660))
     items = [document_json(d, g.user) for d in docs if queries.can_view_document(g.user, d)]
     return jsonify({"items": items, "total": len(items)})
 

@@ -18,6 +18,7 @@ from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
 from portal.security.uploads import UploadRejected
+from portal.validation import parse_int
 
 _HEADING_STYLE_RE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
 _TITLE_STYLES = frozenset({"title", "标题"})
@@ -175,7 +176,8 @@ def _child_with(parent, tag: str, attribute: str, value: str | None):
 def _level_from_style(style_name: str, prefix: str) -> int:
     """'List Bullet 2' is the second level (ilvl 1)."""
     suffix = style_name[len(prefix):].strip()
-    return min(int(suffix) - 1, 8) if suffix.isdecimal() and int(suffix) > 0 else 0
+    level = parse_int(suffix, 0)
+    return min(level - 1, 8) if level > 0 else 0
 
 
 def _block_elements(container):
@@ -202,7 +204,7 @@ def _numbering_of(paragraph: Paragraph) -> tuple[str | None, int]:
     num_id = num_pr.find(qn("w:numId"))
     ilvl = num_pr.find(qn("w:ilvl"))
     raw_level = ilvl.get(qn("w:val"), "0") if ilvl is not None else "0"
-    level = min(int(raw_level), 8) if raw_level.isdecimal() else 0
+    level = min(parse_int(raw_level, 0), 8)
     return (num_id.get(qn("w:val")) if num_id is not None else None), level
 
 

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from portal.validation import parse_int
+
 
 @dataclass
 class Para:
@@ -53,7 +55,7 @@ def parse_body(html: str) -> list:
 
 
 def _span(value: str | None) -> int:
-    return min(int(value), 50) if value and value.isdecimal() and int(value) > 0 else 1
+    return min(parse_int(value) or 1, 50)
 
 
 class _BodyParser(HTMLParser):

@@ -12,6 +12,7 @@ from portal.documents.diff import diff_html
 from portal.documents.models import CONFIDENTIALITY, DOC_TYPES
 from portal.errors import BadRequest
 from portal.extensions import db
+from portal.validation import parse_int
 
 bp = Blueprint("documents", __name__, template_folder="templates")
 
@@ -47,8 +48,8 @@ def new():
                                 if n.strip()]
         data["clauses"] = request.form.getlist("clauses")
         for key in ("review_period_months", "retention_years"):
-            if request.form.get(key, "").strip().isdecimal():
-                data[key] = int(request.form[key])
+            if parse_int(request.form.get(key)) is not None:
+                data[key] = parse_int(request.form.get(key))
         doc = services.create_document(current_user, data)
         flash(_("Document registered."), "success")
         return redirect(url_for("documents.show", doc_id=doc.id))

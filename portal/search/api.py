@@ -2,7 +2,7 @@
 from flask import g, jsonify, request
 
 from portal.accounts.permissions import require_role
-from portal.api_support import api_blueprint, created, int_arg, json_body
+from portal.api_support import api_blueprint, created, id_arg, int_arg, json_body
 from portal.search import evidence
 from portal.search.indexer import health
 from portal.search.query import search
@@ -40,8 +40,7 @@ def freeze():
 @bp.get("/evidence")
 def list_evidence():
     """Evidence items the caller may read, newest first (?finding_id= or ?audit_id= to narrow)."""
-    items = evidence.evidence_list(g.user, finding_id=int_arg("finding_id", None, 1, 2**63 - 1),
-                                   audit_id=int_arg("audit_id", None, 1, 2**63 - 1))
+    items = evidence.evidence_list(g.user, finding_id=id_arg("finding_id"), audit_id=id_arg("audit_id"))
     page, per_page = int_arg("page", 1, 1, 10**6), int_arg("per_page", 20, 1, 100)
     chunk = items[(page - 1) * per_page:page * per_page]
     return jsonify({"items": [evidence.evidence_json(e) for e in chunk], "total": len(items),

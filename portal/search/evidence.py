@@ -16,7 +16,7 @@ from portal.search.analyzer import ANALYZER_VERSION, parse_query
 from portal.search.models import Evidence
 from portal.search.query import search
 from portal.trail import services as trail
-from portal.validation import Fields
+from portal.validation import MAX_ID, Fields, parse_id
 
 FILTER_NAMES = ("kind", "department", "clause", "form", "state", "as_of", "date_from", "date_to", "sort")
 MAX_EVIDENCE_HITS = 100
@@ -128,12 +128,13 @@ def target_payload(value: str | None) -> dict:
     """A form's "finding:ID" / "checklist:ID" choice as the JSON API's fields."""
     kind, _, number = (value or "").partition(":")
     name = {"finding": "finding_id", "checklist": "checklist_item_id"}.get(kind)
-    return {name: int(number)} if name and number.isdecimal() and len(number) < 19 else {}
+    value = parse_id(number)
+    return {name: value} if name and value else {}
 
 
 def _target_ids(f: Fields) -> tuple[int | None, int | None]:
-    finding_id = f.integer("finding_id", 1, 2**63 - 1)
-    item_id = f.integer("checklist_item_id", 1, 2**63 - 1)
+    finding_id = f.integer("finding_id", 1, MAX_ID)
+    item_id = f.integer("checklist_item_id", 1, MAX_ID)
     if finding_id and item_id:
         f.fail("checklist_item_id", "attach to a finding or a checklist item, not both")
     return finding_id, item_id
