@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 from portal import clock
 from portal.accounts.permissions import RUN_AUDITS, require_role, require_writer
 from portal.audit.models import AuditChecklistItem, CorrectiveAction, Finding
+from portal.audit.access import lock_row
 from portal.audit.queries import can_view_audit
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.extensions import db
@@ -86,7 +87,7 @@ def attach(actor, item: Evidence, payload: dict) -> Evidence:
         f.fail("finding_id", "a finding_id or a checklist_item_id is required")
     f.done("Invalid attachment.")
     target = _target(actor, finding_id, item_id)
-    db.session.refresh(item, with_for_update=True)  # two attaches at once: the second sees the first
+    lock_row(item)  # two attaches at once: the second sees the first
     if item.finding_id or item.checklist_item_id:
         raise Conflict("This evidence is already attached.", code="already_attached")
     _link(actor, item, target)
