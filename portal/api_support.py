@@ -2,12 +2,13 @@
 import re
 
 from flask import Blueprint, g, jsonify, request
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
 from portal.errors import BadRequest, DomainError, NotAllowed, NotAuthenticated
 from portal.extensions import db
-from portal.validation import MAX_ID
+from portal.validation import MAX_ID, has_surrogates
 
 bp = Blueprint("api_root", __name__)
 MAX_PER_PAGE = 100
@@ -18,6 +19,12 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
     if fields:
         body["error"]["fields"] = fields
     return jsonify(body), status
+
+
+def protocol_headers(exc: HTTPException) -> list[tuple[str, str]]:
+    """The headers werkzeug's error carries besides its own HTML content type: `Allow` on a
+    405 (RFC 9110 requires it; clients and fuzzers read it), `WWW-Authenticate`, `Retry-After`."""
+    return [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
 
 
 def register_error_handlers(app) -> None:
@@ -37,12 +44,14 @@ def register_error_handlers(app) -> None:
         db.session.rollback()
         if request.path.startswith("/api/"):
             code = (exc.name or "error").lower().replace(" ", "_")
-            return error_response(exc.code or 500, code, exc.description or exc.name)
+            body, status = error_response(exc.code or 500, code, exc.description or exc.name)
+            return body, status, protocol_headers(exc)
         if exc.code is None or exc.code < 400:  # redirects raised by routing
             return exc
         from portal.views import render_http_error
 
-        return render_http_error(exc)
+        page, status = render_http_error(exc)
+        return page, status, protocol_headers(exc)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
@@ -75,40 +84,74 @@ def api_blueprint(name: str) -> Blueprint:
 
 
 def json_body() -> dict:
-    """The request's JSON object; 400 for anything malformed or not an object."""
+    """The request's JSON object; 400 for anything malformed, too deeply nested, holding NUL
+    or a lone surrogate, or not an object."""
     if not request.is_json:
-        raise BadRequest("Send a JSON object with Content-Type: application/json.",
+        raise BadRequest(_("Send a JSON object with Content-Type: application/json."),
                          code="expected_json")
     try:
         data = request.get_json(silent=True)
-    except RecursionError:
-        data = None
+    except RecursionError:  # the C parser's own guard, far past MAX_JSON_DEPTH
+        raise _too_deep() from None
     if data is None:
-        raise BadRequest("The request body is not valid UTF-8 JSON.", code="malformed_json")
+        raise BadRequest(_("The request body is not valid UTF-8 JSON."), code="malformed_json")
     if not isinstance(data, dict):
-        raise BadRequest("Expected a JSON object.", code="not_an_object")
-    if _contains_nul(data):
-        raise BadRequest("Text must not contain NUL characters.", code="nul_character")
+        raise BadRequest(_("Expected a JSON object."), code="not_an_object")
+    _check_json_tree(data)
     return data
 
 
-def _contains_nul(value) -> bool:
-    """NUL cannot be stored in PostgreSQL text and never belongs in a document."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(v) for v in value)
-    return False
+MAX_JSON_DEPTH = 32  # no request of this API nests deeper than a few levels
 
 
-def reject_nul_in_request() -> None:
-    """Query strings and form fields with NUL are refused before any handler runs."""
+def _too_deep() -> BadRequest:
+    return BadRequest(_("The JSON body is nested more than %(limit)d levels deep.", limit=MAX_JSON_DEPTH),
+                      code="too_deep")
+
+
+def _check_json_tree(data) -> None:
+    """Walk the parsed body with a stack, not recursion: a container deeper than
+    MAX_JSON_DEPTH is refused before anything inside it is looked at, and every key and
+    string is checked as text."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise _too_deep()
+        for key, item in value.items() if isinstance(value, dict) else enumerate(value):
+            if isinstance(key, str):
+                check_text(key)
+            if isinstance(item, str):
+                check_text(item)
+            elif isinstance(item, (dict, list)):
+                stack.append((item, depth + 1))
+
+
+def check_text(text: str) -> None:
+    """NUL cannot be stored in PostgreSQL text, and a lone surrogate in no UTF-8 column nor
+    in the trail hash: both are refused at the door, wherever text comes in."""
+    if "\x00" in text:
+        raise BadRequest(_("Text must not contain NUL characters."), code="nul_character")
+    if has_surrogates(text):
+        raise BadRequest(_("Text must not contain lone surrogates (invalid Unicode)."),
+                         code="invalid_text")
+
+
+# Headers whose values reach the portal's code (tokens are looked up, never stored).
+HEADERS_READ = ("Authorization", "Idempotency-Key")
+
+
+def reject_bad_text_in_request() -> None:
+    """Query strings, form fields and the headers we read are checked like JSON text
+    (check_text) before any handler runs. Werkzeug re-quotes invalid UTF-8 in query strings
+    and urlencoded forms ("%ED%A0%80" arrives as that text), so only NUL can really come
+    that way; the check is the same everywhere all the same."""
     for values in (request.args, request.form if request.mimetype in FORM_TYPES else {}):
         for key, value in values.items(multi=True) if values else ():
-            if "\x00" in key or "\x00" in value:
-                raise BadRequest("Text must not contain NUL characters.", code="nul_character")
+            check_text(key)
+            check_text(value)
+    for name in HEADERS_READ:
+        check_text(request.headers.get(name, ""))
 
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -54,8 +54,15 @@ class Config:
         self.SESSION_COOKIE_SECURE = os.environ.get("PORTAL_SECURE_COOKIES", "0") == "1"
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         self.WTF_CSRF_TIME_LIMIT = None
+        # Sign-in throttling (portal/accounts/throttle.py): free failures per account and
+        # per client address, then waits of 30 s doubling up to the cap; a quiet hour forgets.
         self.LOGIN_MAX_FAILURES = 5
-        self.LOGIN_LOCK_MINUTES = 10
+        self.LOGIN_CLIENT_MAX_FAILURES = int(os.environ.get("PORTAL_LOGIN_CLIENT_MAX_FAILURES", "20"))
+        self.LOGIN_DELAY_SECONDS = 30
+        self.LOGIN_DELAY_CAP_MINUTES = 15
+        self.LOGIN_FORGET_MINUTES = 60
+        # Browsers must reach the portal over HTTPS only (HSTS) once its cookies are secure.
+        self.HSTS = self.SESSION_COOKIE_SECURE
         self.SMTP_HOST = os.environ.get("PORTAL_SMTP_HOST", "")
         self.SMTP_PORT = int(os.environ.get("PORTAL_SMTP_PORT", "25"))
         # Where people open the portal; e-mails carry absolute links from it.

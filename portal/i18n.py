@@ -1,12 +1,14 @@
 """Locale and time-zone selection: Simplified Chinese unless the user chose English."""
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
 LOCALES = ("zh_CN", "en")
 
 
 def select_locale() -> str:
-    chosen = request.args.get("lang") if request else None
+    if not has_request_context():  # a service called from the command line or a test
+        return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
+    chosen = request.args.get("lang")
     if chosen in LOCALES:
         session["lang"] = chosen
         return chosen

@@ -17,6 +17,25 @@ def strip_illegal_chars(text: str) -> str:
     return XML_ILLEGAL.sub("", text)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def xml_safe(text) -> str:
+    """`text` (anything, as str) as a Word or Excel file can hold it, for exports of whatever
+    is stored: surrogate pairs are joined, lone surrogates (UTF-8 cannot encode them) become
+    U+FFFD and XML_ILLEGAL characters go."""
+    text = text if isinstance(text, str) else str(text)
+    if _SURROGATE.search(text):
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return strip_illegal_chars(text)
+
+
+def has_surrogates(text: str) -> bool:
+    """A surrogate code point in a str is never text: JSON's \\ud800 escapes and CESU-8 bytes
+    let lone ones in, and neither UTF-8 (the database) nor the trail hash can encode them."""
+    return bool(_SURROGATE.search(text))
+
+
 class Fields:
     """Collects field errors; `done()` raises them all at once as a 422."""
 
@@ -102,7 +121,9 @@ class Fields:
 
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _ASCII_INT = re.compile(r"[0-9]{1,18}")
-MAX_ID = 2**63 - 1  # the largest id a database integer column holds
+# The largest id every database holds: ids are `integer` columns, 32 bits on PostgreSQL
+# (SQLite's would take 2**63 - 1, and PostgreSQL then failed on 2**31 with a 500).
+MAX_ID = 2**31 - 1
 
 
 def parse_int(text, default=None):
@@ -112,6 +133,22 @@ def parse_int(text, default=None):
     if isinstance(text, str) and _ASCII_INT.fullmatch(text.strip()):
         return int(text.strip())
     return default
+
+
+_SIGNED_ASCII_INT = re.compile(r"[-+]?[0-9]+")
+
+
+def form_int(text: str | None):
+    """A whole number typed in a browser form, to hand to a service that checks it as it
+    checks JSON: None when blank; an int for ASCII digits (past 18 digits ±10**18, out of
+    every range, as int() refuses 4,300+ digits); else the text itself, which the service
+    refuses as "must be a whole number" -- never dropped, never a silent default."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if not _SIGNED_ASCII_INT.fullmatch(text):
+        return text
+    return int(text) if len(text.lstrip("+-")) <= 18 else 10**18 * (-1 if text[0] == "-" else 1)
 
 
 def parse_id(text: str | None) -> int | None:

@@ -16,10 +16,9 @@ _last_activation = [0.0]
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    from portal.accounts.models import User
+    from portal.accounts.services import user_for_session
 
-    user = db.session.get(User, int(user_id)) if user_id.isdecimal() else None
-    return user if user is not None and user.is_active else None
+    return user_for_session(user_id)
 
 
 WRITING = lambda: request.method not in ("GET", "HEAD", "OPTIONS")  # noqa: E731
@@ -29,10 +28,10 @@ def register_request_hooks(app) -> None:
     """Writes take the SQLite write lock up front, read-only accounts stay read-only,
     changes are indexed after commit, and templates get the portal's helpers."""
     from portal import clock
-    from portal.api_support import reject_nul_in_request
+    from portal.api_support import reject_bad_text_in_request
 
     app.before_request(_declare_write_intent)
-    app.before_request(reject_nul_in_request)
+    app.before_request(reject_bad_text_in_request)
     app.before_request(_refuse_writes_by_read_only_accounts)
     app.after_request(_index_changes)
     app.teardown_request(lambda _exc: write_intent.set(False))

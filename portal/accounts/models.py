@@ -2,7 +2,7 @@
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal import clock
@@ -35,8 +35,12 @@ class User(UserMixin, db.Model):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     active: Mapped[bool] = mapped_column(default=True)
     expires_on: Mapped[date | None]
+    # Sign-in throttling (portal/accounts/throttle.py): failures counted, and no password is
+    # checked before locked_until (it is set at each failure, so it also dates the last one).
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of every session cookie; raising it ends every session of this user.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     locale: Mapped[str | None] = mapped_column(String(10))
     email: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow_column_default)
@@ -61,6 +65,24 @@ class User(UserMixin, db.Model):
 
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session cookie (portal.accounts.services.user_for_session)."""
+        return f"{self.id}:{self.session_version}"
+
+
+# Usernames are kept as typed but are one name whatever the case (`Admin` is `admin`); the
+# USERNAME pattern is ASCII, so lower() means the same in Python, SQLite and PostgreSQL.
+Index("uq_user_username_lower", func.lower(User.username), unique=True)
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins from one client address, shared by every web process."""
+
+    __tablename__ = "login_throttle"
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class ApiToken(db.Model):

@@ -1,4 +1,6 @@
 """The one place that says which role may do what."""
+from flask_babel import gettext as _
+
 from portal.errors import NotAllowed
 
 MANAGE_DOCUMENTS = ("admin", "controller")
@@ -17,7 +19,7 @@ def require_role(user, roles: tuple[str, ...], what: str) -> None:
 def require_writer(user) -> None:
     """External reviewers are read-only everywhere."""
     if user is None or user.is_read_only:
-        raise NotAllowed("This account is read-only.", code="read_only")
+        raise NotAllowed(_("This account is read-only."), code="read_only")
 
 
 def is_controller(user) -> bool:

@@ -2,15 +2,21 @@
 import hashlib
 import re
 import secrets
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
 from portal import clock
+from portal.accounts import throttle
 from portal.accounts.models import ROLES, ApiToken, Department, User
-from portal.accounts.passwords import check_password, hash_password
-from portal.accounts.permissions import ADMINISTER, require_role
-from portal.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
+from portal.accounts.passwords import check_password, dummy_hash, hash_password
+from portal.accounts.permissions import ADMINISTER, require_role, require_writer
+from portal.database import write_intent
+from portal.errors import Conflict, NotAllowed, NotAuthenticated, NotFound, ValidationFailed
 from portal.extensions import db
 from portal.trail import services as trail
 
@@ -18,6 +24,27 @@ DEPT_CODE = re.compile(r"^[A-Z][A-Z0-9]{0,31}$")
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
+# One answer for every refused sign-in (wrong password, unknown, inactive, waiting): nothing
+# tells a stranger which accounts exist or what state they are in.
+LOGIN_REFUSED = _l("Wrong username or password, an inactive account, or too many attempts "
+                   "(then wait a few minutes).")
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+
+@contextmanager
+def _own_transaction():
+    """Write in a short transaction of its own. Whatever the session held is rolled back
+    first, never committed with it (callers of the counters raise right after)."""
+    db.session.rollback()
+    token = write_intent.set(True)  # SQLite: take the write lock at BEGIN
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        write_intent.reset(token)
 
 
 def department_by_code(code: str) -> Department:
@@ -28,8 +55,16 @@ def department_by_code(code: str) -> Department:
     return dept
 
 
+def find_user(username: str) -> User | None:
+    """The account of that name, whatever its case (`ADMIN` finds `admin`)."""
+    if not isinstance(username, str) or not USERNAME.match(username):
+        return None
+    return db.session.execute(select(User).where(
+        func.lower(User.username) == username.lower())).scalar_one_or_none()
+
+
 def user_by_username(username: str, field: str = "user") -> User:
-    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    user = find_user(username)
     if user is None:
         raise ValidationFailed(f"Unknown user {username!r}.", code="unknown_user",
                                fields={field: f"unknown user {username}"})
@@ -77,8 +112,8 @@ def create_user(actor, username: str, password: str, role: str, department: str 
     if not isinstance(actor, str):
         require_role(actor, ADMINISTER, "manage users")
     _validate_user_fields(username, password, role)
-    if db.session.execute(select(User).where(User.username == username)).first():
-        raise Conflict(f"User {username} already exists.", code="duplicate_user")
+    if find_user(username) is not None:  # kept as typed; one name whatever the case
+        raise Conflict(_("User %(name)s already exists.", name=username), code="duplicate_user")
     dept = department_by_code(department) if department else None
     user = User(username=username, display_name=(name or username)[:200], role=role,
                 password_hash=hash_password(password), department=dept, expires_on=expires,
@@ -107,67 +142,143 @@ def _user_state(user: User) -> dict:
 def update_user(actor, user: User, role: str | None = None, department: str | None = None,
                 name: str | None = None, active: bool | None = None,
                 expires: date | None | str = "keep", email: str | None = None) -> User:
-    """Change role, department, name, activity or expiry; deactivation replaces deletion."""
+    """Change role, department, name, activity or expiry; deactivation replaces deletion.
+    Everything is checked before anything changes; a role change or deactivation ends the
+    user's sessions."""
     require_role(actor, ADMINISTER, "manage users")
+    if role is not None and role not in ROLES:
+        raise ValidationFailed(_("Unknown role."), fields={"role": "unknown role"})
+    role = role if role != user.role else None
+    dept = department_by_code(department) if department else None
+    email = _valid_email(email) if email is not None else user.email
+    active = active if active != user.active else None
+    _guard_admins(actor, user, role, active, expires)
     before = _user_state(user)
-    if role is not None:
-        if role not in ROLES:
-            raise ValidationFailed("Unknown role.", fields={"role": "unknown role"})
-        user.role = role
+    if role is not None or active is False:
+        end_sessions(user)
+    user.role = role or user.role
     if department is not None:
-        user.department = department_by_code(department) if department else None
-    if name:
-        user.display_name = name[:200]
-    if active is not None:
-        if not active and user.id == actor.id:
-            raise Conflict("You cannot deactivate yourself.", code="self_deactivation")
-        user.active = active
-    if expires != "keep":
-        user.expires_on = expires
-    if email is not None:
-        user.email = _valid_email(email)
+        user.department = dept
+    user.display_name = name[:200] if name else user.display_name
+    user.active = user.active if active is None else active
+    user.expires_on = user.expires_on if expires == "keep" else expires
+    user.email = email
     trail.record(actor, "user.update", "user", user.id, before, _user_state(user))
     db.session.commit()
     return user
 
 
+def _guard_admins(actor, user: User, role: str | None, active: bool | None, expires) -> None:
+    """No admin locks themselves out, and the portal always keeps an admin: the last active
+    admin without an end date stays one (an end date would remove them on that day)."""
+    if user.id == actor.id:
+        if active is False:
+            raise Conflict(_("You cannot deactivate yourself."), code="self_deactivation")
+        if role is not None:
+            raise Conflict(_("You cannot change your own role."), code="self_role_change")
+        if isinstance(expires, date) and expires < clock.today():
+            raise ValidationFailed(_("Your own expiry date cannot be in the past."),
+                                   code="self_expiry", fields={"expires": "today or later"})
+    after = (role or user.role, user.active if active is None else active,
+             user.expires_on if expires == "keep" else expires)
+    if _keeps_portal(user.role, user.active, user.expires_on) and not _keeps_portal(*after):
+        if not _other_lasting_admins(user):
+            raise Conflict(_("The portal must keep at least one active administrator without an "
+                             "expiry date."), code="last_admin")
+
+
+def _other_lasting_admins(user: User) -> list[int]:
+    # Row locks in id order (PostgreSQL): two admins demoting each other at once queue, and
+    # the second then sees that the first is no longer an admin.
+    ids = db.session.execute(select(User.id).where(
+        User.role == "admin", User.active.is_(True), User.expires_on.is_(None))
+        .order_by(User.id).with_for_update()).scalars().all()
+    return [i for i in ids if i != user.id]
+
+
+def _keeps_portal(role: str, active: bool, expires_on: date | None) -> bool:
+    return role == "admin" and active and expires_on is None
+
+
 def set_password(actor, user: User, password: str) -> None:
-    """Reset a password (admin) or change one's own."""
+    """Reset a password (admin) or change one's own; every session of the user ends."""
     if actor.id != user.id:
         require_role(actor, ADMINISTER, "reset passwords")
     if len(password or "") < MIN_PASSWORD:
         raise ValidationFailed("Password too short.", fields={"password": f"at least {MIN_PASSWORD} characters"})
     user.password_hash = hash_password(password)
-    user.failed_logins, user.locked_until = 0, None
+    throttle.clear(user)
+    end_sessions(user)
     trail.record(actor, "user.password", "user", user.id, None, None)
     db.session.commit()
 
 
-def authenticate(username: str, password: str, max_failures: int, lock_minutes: int) -> User:
-    """Check a login; repeated failures lock the account for a while."""
-    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-    if user is None:
-        check_password(hash_password("timing-equaliser"), password)
-        raise NotAuthenticated("Wrong username or password.", code="bad_credentials")
-    now = clock.now()
-    if user.locked_until and user.locked_until > now:
-        raise NotAuthenticated("Too many failed logins; try again later.", code="locked")
-    if not check_password(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            user.locked_until, user.failed_logins = now + timedelta(minutes=lock_minutes), 0
-        db.session.commit()
-        raise NotAuthenticated("Wrong username or password.", code="bad_credentials")
-    if not user.is_active:
-        raise NotAuthenticated("This account is deactivated or expired.", code="account_inactive")
-    user.failed_logins, user.locked_until = 0, None
+def end_sessions(user: User) -> None:
+    """End every session of the user (part of the caller's transaction)."""
+    user.session_version += 1
+
+
+def log_out(user: User) -> None:
+    """Sign out: this and every other session of the user ends."""
+    end_sessions(user)
     db.session.commit()
+
+
+def user_for_session(session_id: str) -> User | None:
+    """The user a session cookie names ("id:version"), unless that session was ended."""
+    user_id, _sep, version = (session_id or "").partition(":")
+    if not (user_id.isdecimal() and version.isdecimal()):
+        return None  # includes cookies from before session versions
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active or user.session_version != int(version):
+        return None
     return user
 
 
+def authenticate(username: str, password: str, client: str | None = None) -> User:
+    """Check a sign-in from a client address. Every refusal is alike: one message, and the
+    password checked exactly once (against the account's hash, or a dummy of equal cost)."""
+    now, address = clock.now(), throttle.client_key(client)
+    user = find_user(username)
+    waits = throttle.account_waits(user, now) or throttle.client_waits(address, now)
+    stored = user.password_hash if user is not None and not waits else dummy_hash()
+    user_id, usable = (user.id, user.is_active) if user is not None else (None, False)
+    db.session.rollback()  # no snapshot or lock is held during the slow hash
+    accepted = check_password(stored, password or "") and usable and not waits
+    if not waits:
+        with _own_transaction():
+            _count_sign_in(user_id, address, accepted, now)
+    if not accepted:
+        raise NotAuthenticated(str(LOGIN_REFUSED), code="bad_credentials")
+    return db.session.get(User, user_id)
+
+
+def _count_sign_in(user_id: int | None, address: str, accepted: bool, now: datetime) -> None:
+    if accepted:
+        throttle.clear(db.session.get(User, user_id, with_for_update=True))
+        return
+    throttle.count_client_failure(address, now)
+    if user_id is not None:
+        throttle.count_account_failure(user_id, now)
+
+
 def verify_password(user: User, password: str) -> bool:
-    """Password re-entry for signatures."""
-    return bool(password) and check_password(user.password_hash, password)
+    """Password re-entry (signatures, reviews, disposals) counts towards the sign-in lockout.
+    A wrong password is counted in a transaction of its own after the caller's is rolled
+    back: callers check the password before changing anything, and raise on False."""
+    now = clock.now()
+    if throttle.account_waits(user, now):
+        raise NotAllowed(_("Too many wrong passwords; try again in a few minutes."), code="locked")
+    if not isinstance(password, str) or not password:
+        return False  # nothing was guessed
+    if check_password(user.password_hash, password):
+        if user.failed_logins:
+            throttle.clear(user)  # with the caller's change
+        return True
+    user_id = user.id
+    with _own_transaction():
+        throttle.count_account_failure(user_id, now)
+    return False
 
 
 def _token_digest(token: str) -> str:
@@ -176,8 +287,10 @@ def _token_digest(token: str) -> str:
 
 def create_token(actor, user: User, expires_at: datetime | None = None) -> str:
     """Issue a bearer token; the plain token is returned once and never stored."""
-    if not isinstance(actor, str) and actor.id != user.id:
-        require_role(actor, ADMINISTER, "issue tokens for others")
+    if not isinstance(actor, str):
+        require_writer(actor)
+        if actor.id != user.id:
+            require_role(actor, ADMINISTER, "issue tokens for others")
     token = "pt_" + secrets.token_urlsafe(32)
     row = ApiToken(user=user, token_hash=_token_digest(token), prefix=token[:10], expires_at=expires_at)
     db.session.add(row)
@@ -189,6 +302,7 @@ def create_token(actor, user: User, expires_at: datetime | None = None) -> str:
 
 def revoke_token(actor, token_id: int) -> ApiToken:
     """Revoke a token (its owner or an admin)."""
+    require_writer(actor)
     row = db.session.get(ApiToken, token_id)
     if row is None:
         raise NotFound("Unknown token.")
@@ -213,7 +327,24 @@ def user_for_token(token: str) -> User:
         raise NotAuthenticated("Token expired.", code="token_expired")
     if not row.user.is_active:
         raise NotAuthenticated("Account deactivated or expired.", code="account_inactive")
+    if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_RESOLUTION:
+        _note_token_use(row.id, now)
     return row.user
+
+
+def _note_token_use(token_id: int, now: datetime) -> None:
+    """Date a token's use, at most once a minute and in a transaction of its own (called
+    before the request did anything). Best effort: a busy database never fails the request."""
+    try:
+        with _own_transaction():
+            db.session.execute(update(ApiToken).where(
+                ApiToken.id == token_id,
+                (ApiToken.last_used_at.is_(None)) | (ApiToken.last_used_at <= now - TOKEN_USE_RESOLUTION),
+            ).values(last_used_at=now).execution_options(synchronize_session=False))
+    except OperationalError:
+        from flask import current_app
+
+        current_app.logger.warning("api token %s: last use not recorded (database busy)", token_id)
 
 
 def list_departments(active_only: bool = False):

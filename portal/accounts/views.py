@@ -1,7 +1,7 @@
 """Login, logout, language, and the admin pages for users and departments."""
 from urllib.parse import urlparse
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
@@ -27,10 +27,10 @@ def login():
     """Sign in with username and password."""
     if request.method == "GET":
         return render_template("accounts/login.html")
-    cfg = current_app.config
     try:
+        # The client is the connecting address, never a header a client may write.
         user = services.authenticate(request.form.get("username", ""), request.form.get("password", ""),
-                                     cfg["LOGIN_MAX_FAILURES"], cfg["LOGIN_LOCK_MINUTES"])
+                                     request.remote_addr)
     except DomainError as exc:
         flash(_("Login failed: %(msg)s", msg=exc.message), "error")
         return render_template("accounts/login.html"), 401
@@ -40,7 +40,9 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Sign out."""
+    """Sign out: every session of this user ends, copies of this cookie included."""
+    if current_user.is_authenticated:
+        services.log_out(current_user._get_current_object())
     logout_user()
     return redirect(url_for("accounts.login"))
 
@@ -85,6 +87,8 @@ def update_user(user_id: int):
                          email=form.get("email", ""))
     if form.get("password"):
         services.set_password(current_user, user, form["password"])
+        if user.id == current_user.id:
+            login_user(user)  # the reset ended every session, this one too: keep this one
     flash(_("User updated."), "success")
     return redirect(url_for("accounts.users"))
 

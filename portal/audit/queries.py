@@ -1,7 +1,7 @@
 """Read side of internal audits: who sees what, listings, the audit programme."""
 import re
 
-from sqlalchemy import extract, select
+from sqlalchemy import extract, select, true
 
 from portal.accounts.models import Department, User
 from portal.audit.models import EVIDENCE_KINDS, Audit, AuditChecklistItem, CorrectiveAction, Finding
@@ -15,6 +15,21 @@ REPORTED = ("reported", "closed")
 
 def can_view_audit(user, audit: Audit) -> bool:
     return not user.is_read_only or audit.state in REPORTED
+
+
+def audits_visible_to(user):
+    """The SQL condition on Audit of can_view_audit (the two are tested equal)."""
+    return Audit.state.in_(REPORTED) if user.is_read_only else true()
+
+
+def findings_visible_to(user):
+    """The SQL condition on Finding: a finding is seen with its audit."""
+    return Finding.audit_id.in_(select(Audit.id).where(audits_visible_to(user)))
+
+
+def actions_visible_to(user):
+    """The SQL condition on CorrectiveAction: an action is seen with its finding."""
+    return CorrectiveAction.finding_id.in_(select(Finding.id).where(findings_visible_to(user)))
 
 
 def get_audit(user, audit_id: int) -> Audit:
@@ -55,17 +70,13 @@ def audit_query(user, state: str | None = None, year: int | None = None):
         query = query.where(Audit.state == state)
     if year:
         query = query.where(extract("year", Audit.planned_start) == year)
-    if user.is_read_only:
-        query = query.where(Audit.state.in_(REPORTED))
-    return query
+    return query.where(audits_visible_to(user))
 
 
 def action_query(user, state: str | None = None, owner: str | None = None):
     """A select() of the corrective actions the user may see, due soonest first."""
     query = select(CorrectiveAction).order_by(CorrectiveAction.due_date, CorrectiveAction.id)
-    if user.is_read_only:
-        query = (query.join(Finding, CorrectiveAction.finding_id == Finding.id)
-                 .join(Audit, Finding.audit_id == Audit.id).where(Audit.state.in_(REPORTED)))
+    query = query.where(actions_visible_to(user))
     if state:
         query = query.where(CorrectiveAction.state == state)
     if owner:
@@ -124,11 +135,24 @@ def evidence_ref(user, kind: str, object_id: int) -> str | None:
 
 
 def evidence_for(user, finding: Finding) -> list[dict]:
-    """A finding's evidence as `user` may see it. A reference to something hidden from them (a
-    confidential document, a draft) keeps its kind only: its code would tell them it exists."""
-    return [e if evidence_ref(user, e["kind"], e["id"]) is not None
-            else {"kind": e["kind"], "id": None, "ref": None, "restricted": True}
-            for e in finding.evidence or []]
+    """A finding's evidence as `user` may see it."""
+    return visible_evidence(user, finding.evidence)
+
+
+def visible_evidence(user, evidence) -> list[dict]:
+    """Evidence references ([{kind, id, ref}], of a finding or of its trail entry) as `user` may
+    see them. A reference to something hidden from them (a confidential document, a draft) keeps
+    its kind only: its code would tell them it exists."""
+    return [e if (isinstance(e, dict) and e.get("kind") in EVIDENCE_KINDS
+                  and evidence_ref(user, e["kind"], _evidence_id(e)) is not None)
+            else {"kind": e.get("kind") if isinstance(e, dict) else None, "id": None, "ref": None,
+                  "restricted": True}
+            for e in evidence or []]
+
+
+def _evidence_id(entry: dict) -> int:
+    value = entry.get("id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def evidence_from_refs(user, text: str) -> list[dict]:

@@ -3,6 +3,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal.api_support import id_arg
 from portal.documents import distribution, exports, queries, review, services
 from portal.documents.copies_api import get_copy
 from portal.extensions import db
@@ -92,10 +93,8 @@ def export(copy_id: int):
 def register():
     """文件发放回收记录 portal-wide; ?outstanding_recall=1 for the recall list."""
     outstanding = request.args.get("outstanding_recall") == "1"
-    doc_id = request.args.get("document_id", "")
     query = queries.restrict_copies(distribution.copy_query(
-        document_id=int(doc_id) if doc_id.isdecimal() and len(doc_id) < 18 else None,
-        outstanding_recall=outstanding), current_user)
+        document_id=id_arg("document_id"), outstanding_recall=outstanding), current_user)
     copies = db.session.execute(query).scalars().all()
     if request.args.get("format") == "xlsx":
         return _register_xlsx(copies)

@@ -3,13 +3,24 @@
 Lines are compared first, so unchanged stretches of a long document cost almost
 nothing; only replaced blocks of lines are compared token by token. A token is a single
 CJK character, a run of other letters/digits, a run of whitespace, or one other character.
+
+difflib's SequenceMatcher costs about one step per pair of equal elements, which is
+quadratic on repeated lines (a revision diffed with itself, 32,000 identical lines). So
+common prefixes and suffixes are cut off first (identical texts cost one pass), large
+regions are split at lines that occur once on each side (patience diff), and the whole
+comparison has a work budget: past it, the rest is shown as removed and added lines and
+the page says so.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from collections import Counter
 from difflib import SequenceMatcher
 from html import escape
+
+from flask_babel import gettext as _
 
 _CJK = (
     "\u2e80-\u2fdf\u3005-\u3007\u3021-\u3029\u3040-\u30ff\u3100-\u312f"
@@ -17,9 +28,13 @@ _CJK = (
     "\U00020000-\U0003134f"
 )
 _TOKEN_RE = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])[^\W_])+|\s+|.", re.DOTALL)
-# Token diffs are quadratic in the worst case; past this many token pairs a replaced
-# block is shown as whole deleted and inserted lines instead.
-MAX_TOKEN_PAIRS = 4_000_000
+# SequenceMatcher's cost is about the number of pairs of equal elements it compares.
+# Past this many in one replaced block, the block is shown as whole deleted and inserted
+# lines; past this many in one region of lines, the region is split at unique lines.
+MAX_TOKEN_PAIRS = 1_000_000
+MAX_LINE_PAIRS = 1_000_000
+# The whole diff's budget, in compared pairs and lines scanned (a few seconds at most).
+MAX_DIFF_WORK = 6_000_000
 # Below this similarity a token diff is confetti (common characters such as 的 match by
 # chance), so the block reads better as whole deleted and inserted lines.
 MIN_TOKEN_SIMILARITY = 0.4
@@ -30,16 +45,33 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN_RE.findall(text)
 
 
+class _Budget:
+    """Work left for one diff; ``cut`` records that some comparison was skipped."""
+
+    def __init__(self, work: int = MAX_DIFF_WORK) -> None:
+        self.left = work
+        self.cut = False
+
+    def spend(self, work: int) -> bool:
+        if work > self.left:
+            self.cut = True
+            return False
+        self.left -= work
+        return True
+
+
 def diff_html(old_text: str, new_text: str) -> str:
     """HTML showing ``new_text`` against ``old_text``: ``<ins>`` added, ``<del>`` removed.
 
     The result is ``<div class="diff">`` with one ``<p>`` per line; all text is escaped.
+    When the work budget ran out, a ``<p class="diff-note">`` first says so.
     """
     old_lines = (old_text or "").splitlines()
     new_lines = (new_text or "").splitlines()
+    budget = _Budget()
     out = _LineWriter()
-    matcher = SequenceMatcher(None, old_lines, new_lines, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+    for op, i1, i2, j1, j2 in _opcodes(_matching_lines(old_lines, new_lines, budget),
+                                       len(old_lines), len(new_lines)):
         if op == "equal":
             out.whole_lines(old_lines[i1:i2], None)
         elif op == "delete":
@@ -47,21 +79,129 @@ def diff_html(old_text: str, new_text: str) -> str:
         elif op == "insert":
             out.whole_lines(new_lines[j1:j2], "ins")
         else:
-            _diff_replaced_block(out, old_lines[i1:i2], new_lines[j1:j2])
-    return '<div class="diff">' + "\n".join(out.lines) + "</div>"
+            _diff_replaced_block(out, old_lines[i1:i2], new_lines[j1:j2], budget)
+    note = ""
+    if budget.cut:
+        note = '<p class="diff-note">%s</p>\n' % escape(_(
+            "This difference is too large to compare in full: parts of it are shown as "
+            "whole removed and added lines."))
+    return '<div class="diff">' + note + "\n".join(out.lines) + "</div>"
 
 
-def _diff_replaced_block(out: "_LineWriter", old: list[str], new: list[str]) -> None:
+def _matching_lines(old: list[str], new: list[str], budget: _Budget) -> list[tuple]:
+    """Matching blocks (i, j, n) of two lists of lines, in order, within ``budget``."""
+    ids: dict[str, int] = {}
+    a = [ids.setdefault(line, len(ids)) for line in old]
+    b = [ids.setdefault(line, len(ids)) for line in new]
+    blocks: list[tuple] = []
+    regions = [(0, len(a), 0, len(b))]
+    while regions:  # a stack, not recursion: any depth is fine
+        regions.extend(_match_region(a, b, regions.pop(), blocks, budget))
+    return sorted(blocks)
+
+
+def _match_region(a, b, region, blocks, budget) -> list[tuple]:
+    """Match one region: record its blocks and return the sub-regions still to match."""
+    alo, ahi, blo, bhi = _strip_common_ends(a, b, *region, blocks)
+    if alo == ahi or blo == bhi or not budget.spend((ahi - alo) + (bhi - blo)):
+        return []
+    count_a, count_b = Counter(a[alo:ahi]), Counter(b[blo:bhi])
+    pairs = sum(n * count_b[x] for x, n in count_a.items())
+    if pairs <= MAX_LINE_PAIRS and budget.spend(pairs):
+        matcher = SequenceMatcher(None, a[alo:ahi], b[blo:bhi], autojunk=False)
+        blocks.extend((alo + i, blo + j, n) for i, j, n in matcher.get_matching_blocks() if n)
+        return []
+    anchors = _unique_anchors(a, b, (alo, ahi, blo, bhi), count_a, count_b)
+    if not anchors:
+        budget.cut = True  # shown as removed and added lines
+        return []
+    blocks.extend((i, j, 1) for i, j in anchors)
+    edges = [(alo - 1, blo - 1)] + anchors + [(ahi, bhi)]
+    return [(i1 + 1, i2, j1 + 1, j2) for (i1, j1), (i2, j2) in zip(edges, edges[1:])]
+
+
+def _strip_common_ends(a, b, alo, ahi, blo, bhi, blocks) -> tuple:
+    """Record the region's common first and last elements; return what lies between."""
+    start = alo
+    while alo < ahi and blo < bhi and a[alo] == b[blo]:
+        alo, blo = alo + 1, blo + 1
+    if alo > start:
+        blocks.append((start, blo - (alo - start), alo - start))
+    end = ahi
+    while alo < ahi and blo < bhi and a[ahi - 1] == b[bhi - 1]:
+        ahi, bhi = ahi - 1, bhi - 1
+    if ahi < end:
+        blocks.append((ahi, bhi, end - ahi))
+    return alo, ahi, blo, bhi
+
+
+def _unique_anchors(a, b, region, count_a, count_b) -> list[tuple]:
+    """Lines found exactly once on each side, the longest run in the same order on both
+    (patience sorting, n log n)."""
+    alo, ahi, blo, bhi = region
+    where_b = {b[j]: j for j in range(blo, bhi) if count_b[b[j]] == 1}
+    pairs = [(i, where_b[a[i]]) for i in range(alo, ahi)
+             if count_a[a[i]] == 1 and a[i] in where_b]
+    tails: list[int] = []  # tails[k]: smallest b position ending an increasing run of k+1
+    tail_at: list[int] = []
+    back: list[int] = []
+    for index, (_i, j) in enumerate(pairs):
+        k = bisect_left(tails, j)
+        back.append(tail_at[k - 1] if k else -1)
+        if k == len(tails):
+            tails.append(j)
+            tail_at.append(index)
+        else:
+            tails[k], tail_at[k] = j, index
+    run, index = [], tail_at[-1] if tail_at else -1
+    while index >= 0:
+        run.append(pairs[index])
+        index = back[index]
+    return run[::-1]
+
+
+def _opcodes(blocks: list[tuple], len_a: int, len_b: int) -> list[tuple]:
+    """SequenceMatcher.get_opcodes for sorted matching blocks."""
+    ops, i, j = [], 0, 0
+    for ai, bj, size in blocks + [(len_a, len_b, 0)]:
+        if i < ai and j < bj:
+            ops.append(("replace", i, ai, j, bj))
+        elif i < ai:
+            ops.append(("delete", i, ai, j, bj))
+        elif j < bj:
+            ops.append(("insert", i, ai, j, bj))
+        if size:
+            ops.append(("equal", ai, ai + size, bj, bj + size))
+        i, j = ai + size, bj + size
+    return ops
+
+
+def _matching_tokens(old: list[str], new: list[str], budget: _Budget) -> list[tuple] | None:
+    """Matching blocks of two token lists, or None when comparing them costs too much."""
+    blocks: list[tuple] = []
+    alo, ahi, blo, bhi = _strip_common_ends(old, new, 0, len(old), 0, len(new), blocks)
+    if alo < ahi and blo < bhi:
+        count_b = Counter(new[blo:bhi])
+        pairs = sum(count_b[x] for x in old[alo:ahi])
+        if pairs > MAX_TOKEN_PAIRS or not budget.spend(pairs):
+            budget.cut = True
+            return None
+        matcher = SequenceMatcher(None, old[alo:ahi], new[blo:bhi], autojunk=False)
+        blocks.extend((alo + i, blo + j, n) for i, j, n in matcher.get_matching_blocks() if n)
+    return sorted(blocks)
+
+
+def _diff_replaced_block(out: "_LineWriter", old: list[str], new: list[str],
+                         budget: _Budget) -> None:
     old_tokens = tokenize("\n".join(old))
     new_tokens = tokenize("\n".join(new))
-    matcher = None
-    if len(old_tokens) * len(new_tokens) <= MAX_TOKEN_PAIRS:
-        matcher = SequenceMatcher(None, old_tokens, new_tokens, autojunk=False)
-    if matcher is None or matcher.ratio() < MIN_TOKEN_SIMILARITY:
+    blocks = _matching_tokens(old_tokens, new_tokens, budget)
+    matched = sum(n for _i, _j, n in blocks or ())
+    if blocks is None or 2 * matched < MIN_TOKEN_SIMILARITY * (len(old_tokens) + len(new_tokens)):
         out.whole_lines(old, "del")
         out.whole_lines(new, "ins")
         return
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+    for op, i1, i2, j1, j2 in _opcodes(blocks, len(old_tokens), len(new_tokens)):
         if op == "equal":
             out.text("".join(old_tokens[i1:i2]), None)
             continue

@@ -8,7 +8,7 @@ follows the signature table, and the 修订履历 table closes the document.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 
 import docx
 from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -18,6 +18,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt, RGBColor
 
 from portal.documents.html_to_docx import write_html
+from portal.validation import xml_safe
 
 BODY_FONT_EAST_ASIA = "宋体"
 HEADING_FONT_EAST_ASIA = "黑体"
@@ -69,6 +70,7 @@ class ExportContext:
 
 def render_docx(ctx: ExportContext) -> bytes:
     """Build the .docx for ``ctx`` and return its bytes."""
+    ctx = _xml_safe(ctx)
     document = docx.Document()
     _set_up_fonts(document)
     section = document.sections[0]
@@ -83,6 +85,17 @@ def render_docx(ctx: ExportContext) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+def _xml_safe(value):
+    """`value` with every text cleaned for XML: whatever a revision holds, its export opens."""
+    if isinstance(value, str):
+        return xml_safe(value)
+    if isinstance(value, list):
+        return [_xml_safe(item) for item in value]
+    if is_dataclass(value):
+        return replace(value, **{f.name: _xml_safe(getattr(value, f.name)) for f in fields(value)})
+    return value
 
 
 # --- page set-up and fonts -------------------------------------------------------------

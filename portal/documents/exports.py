@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 
 from portal import clock
 from portal.documents.models import HISTORIC_STATES, Revision
+from portal.validation import xml_safe
 from portal.xlsx import workbook_bytes
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -67,6 +68,7 @@ def export_context(rev: Revision, user, copy=None):
 
 def attachment(data: bytes, filename: str, mimetype: str) -> Response:
     """A download with a UTF-8 file name (RFC 5987) and an ASCII fallback."""
+    filename = xml_safe(filename)  # a stored lone surrogate cannot be percent-encoded
     fallback = "".join(c if c.isascii() and c.isalnum() or c in "-_." else "_" for c in filename)
     disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
     return Response(data, mimetype=mimetype, headers={"Content-Disposition": disposition})

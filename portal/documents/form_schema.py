@@ -1,7 +1,11 @@
 """Validating a form revision's field definitions and a procedure's steps."""
 import re
 
+from flask_babel import gettext as _
+
+from portal.accounts.models import ROLES
 from portal.errors import ValidationFailed
+from portal.validation import MAX_ID, has_illegal_chars
 
 FIELD_TYPES = ("text", "textarea", "number", "date", "choice", "checkbox", "table")
 COLUMN_TYPES = ("text", "number", "date", "choice", "checkbox")
@@ -23,7 +27,8 @@ def validate_fields(fields) -> list[dict]:
         seen.add(spec["name"])
         out.append(_normalise_field(spec))
     if errors:
-        raise ValidationFailed("Invalid field definitions.", fields=errors)
+        detail = "; ".join(f"{k}: {v}" for k, v in errors.items())
+        raise ValidationFailed(_("Invalid field definitions: %(detail)s", detail=detail), fields=errors)
     return out
 
 
@@ -37,12 +42,16 @@ def _field_problem(spec, seen: set) -> str:
         return f"duplicate name {name}"
     if not isinstance(label, str) or not label.strip() or len(label) > 200:
         return "label: required, up to 200 characters"
+    if has_illegal_chars(label):  # a Word export or an .xlsx register cannot hold them
+        return _("label: contains control characters")
     if kind not in FIELD_TYPES:
         return "type: one of " + ", ".join(FIELD_TYPES)
     if not isinstance(spec.get("required", False), bool):
         return "required: true or false"
     if kind == "choice" and not _valid_choices(spec.get("choices")):
         return "choices: a non-empty list of strings"
+    if kind == "choice" and any(has_illegal_chars(c) for c in spec["choices"]):
+        return _("choices: contain control characters")
     if kind == "table":
         return _columns_problem(spec.get("columns"))
     return ""
@@ -79,27 +88,42 @@ def _normalise_field(spec: dict) -> dict:
     return field
 
 
+# Who may be asked to do a step: any role but the read-only external reviewer.
+STEP_ROLES = tuple(r for r in ROLES if r != "external_reviewer")
+MAX_STEP_NAME = 200
+
+
 def validate_steps(steps) -> list[dict]:
-    """Normalise procedure steps `[{name, form_id?, role?, due_hours}]`."""
+    """Normalise procedure steps `[{name, form_id?, role?, department?, due_hours}]`. Whether
+    the form and the department exist is for the caller, which has the database."""
     if not isinstance(steps, list) or len(steps) > 100:
         raise ValidationFailed("steps must be a list of at most 100 steps.",
                                fields={"steps": "a list of steps"})
-    out, errors = [], {}
-    for i, step in enumerate(steps):
-        if not isinstance(step, dict) or not isinstance(step.get("name"), str) or not step["name"].strip():
-            errors[f"steps[{i}]"] = "name is required"
-            continue
-        due = step.get("due_hours")
-        if isinstance(due, bool) or not isinstance(due, int) or not 0 < due <= 24 * 366:
-            errors[f"steps[{i}]"] = "due_hours: a whole number of hours"
-            continue
-        form_id = step.get("form_id")
-        if form_id is not None and (isinstance(form_id, bool) or not isinstance(form_id, int)):
-            errors[f"steps[{i}]"] = "form_id: an integer"
-            continue
-        out.append({"name": step["name"].strip()[:200], "form_id": form_id,
-                    "role": step.get("role") if isinstance(step.get("role"), str) else None,
-                    "due_hours": due})
+    errors = {f"steps[{i}]": problem for i, step in enumerate(steps) if (problem := _step_problem(step))}
     if errors:
-        raise ValidationFailed("Invalid steps.", fields=errors)
-    return out
+        detail = "; ".join(f"{k}: {v}" for k, v in errors.items())
+        raise ValidationFailed(_("Invalid steps: %(detail)s", detail=detail), fields=errors)
+    return [{"name": step["name"].strip(), "form_id": step.get("form_id"), "role": step.get("role"),
+             "department": step.get("department"), "due_hours": step["due_hours"]} for step in steps]
+
+
+def _step_problem(step) -> str:
+    if not isinstance(step, dict) or not isinstance(step.get("name"), str) or not step["name"].strip():
+        return "name is required"
+    if len(step["name"].strip()) > MAX_STEP_NAME:
+        return _("name: at most %(limit)d characters", limit=MAX_STEP_NAME)
+    if has_illegal_chars(step["name"]):
+        return _("name: contains control characters")
+    due = step.get("due_hours")
+    if isinstance(due, bool) or not isinstance(due, int) or not 0 < due <= 24 * 366:
+        return "due_hours: a whole number of hours"
+    form_id = step.get("form_id")
+    if form_id is not None and (isinstance(form_id, bool) or not isinstance(form_id, int)
+                                or not 0 < form_id <= MAX_ID):
+        return _("form_id: the id of a form")
+    if step.get("role") is not None and step["role"] not in STEP_ROLES:
+        return _("role: one of %(roles)s", roles=", ".join(STEP_ROLES))
+    department = step.get("department")
+    if department is not None and not (isinstance(department, str) and 0 < len(department) <= 32):
+        return _("department: a department code")
+    return ""

@@ -11,6 +11,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm
 
 from portal.documents.html_blocks import Cell, Para, TableModel, parse_body
+from portal.validation import xml_safe
 
 MONO_FONT = "Courier New"
 _MAX_TABLE_COLUMNS = 63  # Word's own limit
@@ -109,7 +110,8 @@ def _free_width(taken, r, c, cell) -> int:
 
 
 def _add_formatted_run(paragraph, text: str, formats: frozenset[str]) -> None:
-    for index, line in enumerate(text.split("\n")):
+    # a character reference such as &#12; decodes to a character XML cannot hold
+    for index, line in enumerate(xml_safe(text).split("\n")):
         if index:
             paragraph.add_run().add_break()
         if not line:

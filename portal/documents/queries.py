@@ -1,7 +1,7 @@
 """Read-side rules: who sees what, listings, point-in-time answers."""
 from datetime import date
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, false, func, or_, select, true
 
 from portal.accounts.models import Department
 from portal.accounts.permissions import is_controller
@@ -37,6 +37,45 @@ def can_view_revision(user, rev: Revision) -> bool:
     return is_controller(user) or _is_party(user, rev)
 
 
+def visible_to(user):
+    """The SQL condition on Document of can_view_document (the two are tested equal)."""
+    if user is None:
+        return false()
+    if user.is_read_only:
+        return and_(Document.status == "effective", Document.confidentiality != "confidential")
+    if is_controller(user):
+        return true()
+    return or_(Document.confidentiality != "confidential",
+               Document.department_id == user.department_id,
+               Document.id.in_(select(Revision.document_id).where(_party_condition(user))))
+
+
+def _party_condition(user):
+    """SQL of _is_party: the user wrote the revision or is one of its signers."""
+    return or_(Revision.author_id == user.id,
+               Revision.id.in_(select(Signature.revision_id).where(Signature.signer_id == user.id)))
+
+
+def revisions_visible_to(user):
+    """The SQL condition on Revision of can_view_revision (the two are tested equal)."""
+    if user is None:
+        return false()
+    of_visible_document = Revision.document_id.in_(select(Document.id).where(visible_to(user)))
+    if user.is_read_only:
+        return and_(of_visible_document, Revision.state == "effective")
+    if is_controller(user):
+        return of_visible_document
+    return and_(of_visible_document, or_(Revision.state.in_(HISTORIC_STATES), _party_condition(user)))
+
+
+def copies_visible_to(user):
+    """The SQL condition on ControlledCopy: a copy is seen with its document."""
+    from portal.documents.models import ControlledCopy
+
+    return ControlledCopy.revision_id.in_(
+        select(Revision.id).where(Revision.document_id.in_(select(Document.id).where(visible_to(user)))))
+
+
 def get_document(user, doc_id: int) -> Document:
     doc = db.session.get(Document, doc_id)
     if doc is None or not can_view_document(user, doc):
@@ -55,11 +94,19 @@ def visible_revisions(user, doc: Document) -> list[Revision]:
     return [r for r in doc.revisions if can_view_revision(user, r)]
 
 
+def code_is(code: str):
+    """The SQL condition "this document's code is `code`", ignoring case: QP-0804 and
+    qp-0804 are one code. Both sides go through the database's lower(), so it agrees with
+    itself on SQLite (ASCII only) and PostgreSQL alike. A unique index on lower(code) would
+    make this an index lookup and close the race between two creators; it needs a migration."""
+    return func.lower(Document.code) == func.lower(code)
+
+
 def document_query(user, code=None, doc_type=None, department=None, status=None, q=None):
     """A select() of the documents the user may see, filtered, ordered by code."""
     query = select(Document).order_by(Document.code)
     if code:
-        query = query.where(Document.code == code)
+        query = query.where(code_is(code))
     if doc_type:
         query = query.where(Document.doc_type == doc_type)
     if department:
@@ -74,16 +121,7 @@ def document_query(user, code=None, doc_type=None, department=None, status=None,
 
 
 def _restrict(query, user):
-    if user.is_read_only:
-        return query.where(Document.status == "effective", Document.confidentiality != "confidential")
-    if is_controller(user):
-        return query
-    party_docs = select(Revision.document_id).where(or_(
-        Revision.author_id == user.id,
-        Revision.id.in_(select(Signature.revision_id).where(Signature.signer_id == user.id))))
-    return query.where(or_(Document.confidentiality != "confidential",
-                           Document.department_id == user.department_id,
-                           Document.id.in_(party_docs)))
+    return query.where(visible_to(user))
 
 
 def revision_as_of(doc: Document, day: date) -> Revision | None:
@@ -131,18 +169,22 @@ def to_release(user) -> list[Revision]:
     ).scalars())
 
 
-def document_history(doc: Document) -> list[TrailEntry]:
-    """Trail entries of the document and all its revisions, in order."""
+def document_history(user, doc: Document) -> list[TrailEntry]:
+    """Trail entries of the document and its revisions, in order, as the trail API shows them
+    to `user`: a draft hidden from them (an external reviewer, a stranger) shows no entry."""
+    from portal.trail.visibility import restrict
+
     rev_ids = [r.id for r in doc.revisions]
     query = select(TrailEntry).where(or_(
         and_(TrailEntry.object_type == "document", TrailEntry.object_id == doc.id),
         and_(TrailEntry.object_type == "revision", TrailEntry.object_id.in_(rev_ids or [-1]))))
-    return list(db.session.execute(query.order_by(TrailEntry.seq)).scalars())
+    query = restrict(query.order_by(TrailEntry.seq), user, kinds=("document", "revision"))
+    return list(db.session.execute(query).scalars())
 
 
 def restrict_copies(query, user):
     """Copies of documents the user may see (the same rule as the documents themselves)."""
-    return query.where(Revision.document_id.in_(_restrict(select(Document.id), user)))
+    return query.where(copies_visible_to(user))
 
 
 def copy_tasks(user, acknowledge_days: int) -> dict:

@@ -1,14 +1,17 @@
 """Document-control rules: registering documents and taking revisions to release."""
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal import clock, storage
 from portal.accounts import services as accounts
+from portal.accounts.models import Department
 from portal.accounts.permissions import AUTHOR, MANAGE_DOCUMENTS, is_controller, require_role
 from portal.audit.clauses import validate_clause_refs
 from portal.documents import form_schema
 from portal.documents.labels import format_label, next_label
 from portal.documents.models import (CONFIDENTIALITY, DOC_TYPES, OPEN_STATES, Document, Revision)
+from portal.documents.queries import can_view_document, code_is
 from portal.errors import Conflict, NotAllowed, ValidationFailed
 from portal.extensions import db
 from portal.numbering import validate_pattern
@@ -32,9 +35,10 @@ def document_state(doc: Document) -> dict:
             "received_on": doc.received_on, "applicability": doc.applicability}
 
 
-def _document_fields(f: Fields, creating: bool) -> dict:
+def _document_fields(f: Fields, creating: bool, doc_type: str | None = None) -> dict:
+    """The metadata in `f`; what creating requires, a change (PATCH) may not blank either."""
     values = {
-        "title": f.text("title", 300, required=creating),
+        "title": f.text("title", 300, required=creating or "title" in f.data),
         "confidentiality": f.choice("confidentiality", CONFIDENTIALITY),
         "review_period_months": f.integer("review_period_months", 1, 120),
         "clauses": f.string_list("clauses", 100, 100),
@@ -55,6 +59,8 @@ def _document_fields(f: Fields, creating: bool) -> dict:
         values["department"] = f.text("department", 32, required=True)
     if values.get("code") and any(ch in values["code"] for ch in "\r\n\t"):
         f.fail("code", "no line breaks or tabs")
+    if doc_type == "form" and "numbering_pattern" in f.data and not values["numbering_pattern"]:
+        f.fail("numbering_pattern", _("a form needs a numbering pattern"))  # records are numbered by it
     f.done("Invalid document.")
     return {k: v for k, v in values.items() if v is not None}
 
@@ -80,8 +86,9 @@ def create_document(actor, data: dict) -> Document:
     """Register a controlled document (controllers and admins); codes are unique."""
     require_role(actor, MANAGE_DOCUMENTS, "register documents")
     values = _document_fields(Fields(data), creating=True)
-    if db.session.execute(select(Document.id).where(Document.code == values["code"])).first():
-        raise Conflict(f"Document code {values['code']} already exists.", code="duplicate_code")
+    existing = db.session.execute(select(Document.code).where(code_is(values["code"]))).scalar()
+    if existing is not None:  # codes differ by more than case: QP-0804 and qp-0804 are one
+        raise Conflict(_("Document code %(code)s already exists.", code=existing), code="duplicate_code")
     doc = Document(created_by=actor, clauses=[], status="draft")
     _apply_document_values(doc, values)
     if doc.doc_type == "form" and not doc.numbering_pattern:
@@ -107,7 +114,7 @@ def update_document(actor, doc: Document, data: dict) -> Document:
         raise ValidationFailed("Unknown or unchangeable fields.",
                                fields={k: "cannot be changed here" for k in unknown})
     before = document_state(doc)
-    _apply_document_values(doc, _document_fields(Fields(data), creating=False))
+    _apply_document_values(doc, _document_fields(Fields(data), creating=False, doc_type=doc.doc_type))
     trail.record(actor, "document.update", "document", doc.id, before, document_state(doc))
     enqueue("document", doc.id)
     db.session.commit()
@@ -121,8 +128,10 @@ def revision_state(rev: Revision) -> dict:
             "text_chars": len(rev.text or "")}
 
 
-def _content_values(doc: Document, f: Fields, upload, creating: bool) -> dict:
-    values = {"change_summary": f.text("change_summary", 2000, required=creating),
+def _content_values(actor, doc: Document, f: Fields, upload, creating: bool) -> dict:
+    # what creating requires, a change may not blank either
+    values = {"change_summary": f.text("change_summary", 2000,
+                                       required=creating or "change_summary" in f.data),
               "change_reason": f.text("change_reason", 2000)}
     if creating or "change_level" in f.data:
         values["change_level"] = f.choice("change_level", ("minor", "major"), default="minor")
@@ -136,16 +145,36 @@ def _content_values(doc: Document, f: Fields, upload, creating: bool) -> dict:
     if f.data.get("fields") is not None:
         values["fields"] = form_schema.validate_fields(f.data["fields"])
     if f.data.get("steps") is not None:
-        values["steps"] = form_schema.validate_steps(f.data["steps"])
+        values["steps"] = _checked_steps(actor, f.data["steps"])
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _checked_steps(actor, raw) -> list[dict]:
+    """Procedure steps as validate_steps normalises them, each naming an effective form the
+    author may see and a known department (CONTRACT "Procedure runs"): 422 otherwise."""
+    steps = form_schema.validate_steps(raw)
+    errors = {}
+    for i, step in enumerate(steps):
+        form = db.session.get(Document, step["form_id"]) if step["form_id"] else None
+        if step["form_id"] and not (form is not None and form.doc_type == "form"
+                                    and form.status == "effective" and can_view_document(actor, form)):
+            errors[f"steps[{i}]"] = _("form_id: not an effective form")
+        elif step["department"] and not db.session.execute(
+                select(Department.id).where(Department.code == step["department"])).first():
+            errors[f"steps[{i}]"] = _("department: unknown department %(code)s", code=step["department"])
+    if errors:
+        detail = "; ".join(f"{k}: {v}" for k, v in errors.items())
+        raise ValidationFailed(_("Invalid steps: %(detail)s", detail=detail), fields=errors)
+    return steps
 
 
 def _body_from_docx(data: bytes, filename: str) -> dict:
     """Check an uploaded .docx, keep the original by hash, and convert it to HTML."""
     from portal.documents.docx_import import docx_to_html
     from portal.security.attachments import domain_error
-    from portal.security.uploads import UploadRejected, check_docx
+    from portal.security.uploads import UploadRejected, check_docx, clean_filename
 
+    filename = clean_filename(filename)
     try:
         check_docx(data, filename, max_bytes=_max_upload())
     except UploadRejected as exc:
@@ -156,7 +185,7 @@ def _body_from_docx(data: bytes, filename: str) -> dict:
         raise ValidationFailed(f"The .docx could not be read: {type(exc).__name__}.",
                                code="corrupt_docx") from exc
     return {"body_html": html, "text": html_to_text(html), "source_sha256": storage.store_bytes(data),
-            "source_filename": filename[-255:]}
+            "source_filename": filename}
 
 
 def _max_upload() -> int:
@@ -182,7 +211,7 @@ def start_revision(actor, doc: Document, data: dict, upload=None) -> Revision:
         raise Conflict("This document already has an unreleased revision.", code="open_revision_exists")
     first = not doc.revisions
     f = Fields(data)
-    values = _content_values(doc, f, upload, creating=True)
+    values = _content_values(actor, doc, f, upload, creating=True)
     if not first and not values.get("change_reason"):
         raise ValidationFailed("A change reason is required after the first revision.",
                                fields={"change_reason": "required after the first revision"})
@@ -227,7 +256,7 @@ def update_revision(actor, rev: Revision, data: dict, upload=None) -> Revision:
     if not can_edit_revision(actor, rev):
         raise NotAllowed("Only the author or a document controller may edit this draft.")
     f = Fields(data)
-    values = _content_values(rev.document, f, upload, creating=False)
+    values = _content_values(actor, rev.document, f, upload, creating=False)
     before = revision_state(rev)
     if "change_level" in values and len(rev.document.revisions) > 1:
         earlier = [r for r in rev.document.revisions if r.id != rev.id]
@@ -251,7 +280,7 @@ def update_revision(actor, rev: Revision, data: dict, upload=None) -> Revision:
 def set_form_template(actor, rev: Revision, data: bytes, filename: str) -> Revision:
     """Give a draft form revision its paper layout: a .docx with {{field}} placeholders."""
     from portal.security.attachments import domain_error
-    from portal.security.uploads import UploadRejected, check_docx
+    from portal.security.uploads import UploadRejected, check_docx, clean_filename
 
     if rev.state != "draft":
         raise Conflict("Only a draft revision can be edited.", code="not_draft")
@@ -260,7 +289,7 @@ def set_form_template(actor, rev: Revision, data: bytes, filename: str) -> Revis
     if rev.document.doc_type != "form":
         raise ValidationFailed("Only forms have a Word layout.", code="not_a_form")
     try:
-        check_docx(data, filename, max_bytes=_max_upload())
+        check_docx(data, clean_filename(filename), max_bytes=_max_upload())
     except UploadRejected as exc:
         raise domain_error(exc) from exc
     before = revision_state(rev)

@@ -10,9 +10,9 @@ from portal.audit.clauses import list_clauses
 from portal.documents import distribution, exports, queries, review, services, workflow
 from portal.documents.diff import diff_html
 from portal.documents.models import CONFIDENTIALITY, DOC_TYPES
-from portal.errors import BadRequest
+from portal.errors import BadRequest, DomainError
 from portal.extensions import db
-from portal.validation import parse_int
+from portal.validation import form_int
 
 bp = Blueprint("documents", __name__, template_folder="templates")
 
@@ -48,8 +48,8 @@ def new():
                                 if n.strip()]
         data["clauses"] = request.form.getlist("clauses")
         for key in ("review_period_months", "retention_years"):
-            if parse_int(request.form.get(key)) is not None:
-                data[key] = parse_int(request.form.get(key))
+            if form_int(request.form.get(key)) is not None:  # checked by the service, as from the API
+                data[key] = form_int(request.form.get(key))
         doc = services.create_document(current_user, data)
         flash(_("Document registered."), "success")
         return redirect(url_for("documents.show", doc_id=doc.id))
@@ -72,7 +72,7 @@ def show(doc_id: int):
         if day is None:
             raise BadRequest(_("Invalid date."))
         as_of_rev = queries.revision_as_of(doc, day)
-    history = queries.document_history(doc)
+    history = queries.document_history(current_user, doc)
     copies = db.session.execute(distribution.copy_query(document_id=doc.id)).scalars().all()
     return render_template("documents/show.html", doc=doc,
                            revisions=queries.visible_revisions(current_user, doc),
@@ -121,13 +121,16 @@ def edit_revision(rev_id: int):
 @login_required
 def revision(rev_id: int):
     """A revision with its body, signatures and workflow actions."""
-    rev = queries.get_revision(current_user, rev_id)
+    return _revision_page(queries.get_revision(current_user, rev_id))
+
+
+def _revision_page(rev, entered: dict | None = None):
+    """The revision page; `entered` is a refused signature as typed, shown again in its form."""
     others = [r for r in queries.visible_revisions(current_user, rev.document) if r.id != rev.id]
     users = [u for u in accounts.list_users() if u.is_active and not u.is_read_only]
-    pending = [s for s in rev.signatures_in_round()
-               if s.signer_id == current_user.id and s.decision is None and rev.state == "in_review"]
     return render_template("documents/revision.html", rev=rev, doc=rev.document, others=others,
-                           users=users, my_pending=pending,
+                           users=users, my_pending=workflow.signable_slots(current_user, rev),
+                           entered=entered or {}, latest_effective=workflow.latest_effective_date(),
                            can_edit=services.can_edit_revision(current_user, rev),
                            can_manage=is_controller(current_user))
 
@@ -147,9 +150,20 @@ def submit(rev_id: int):
 @bp.post("/revisions/<int:rev_id>/sign")
 @login_required
 def sign(rev_id: int):
-    """Sign (accept or reject) with password re-entry."""
+    """Sign (accept or reject) with password re-entry. A refused signature (no comment to a
+    rejection, wrong password, …) shows the page again with the decision and comment as they
+    were entered: a redirect would lose them and offer the form afresh."""
     rev = queries.get_revision(current_user, rev_id)
-    workflow.sign_revision(current_user, rev, _form_data("meaning", "decision", "comment", "password"))
+    data = _form_data("meaning", "decision", "comment", "password")
+    try:
+        workflow.sign_revision(current_user, rev, data)
+    except DomainError as exc:
+        if exc.status == 401:
+            raise
+        db.session.rollback()
+        flash(exc.message, "error")
+        entered = {k: data.get(k) for k in ("meaning", "decision", "comment")}
+        return _revision_page(queries.get_revision(current_user, rev_id), entered), exc.status
     flash(_("Signature recorded."), "success")
     return redirect(url_for("documents.revision", rev_id=rev.id))
 

@@ -1,6 +1,7 @@
 """The revision state machine: submit, sign, release, supersede, obsolete."""
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal import clock
@@ -126,20 +127,33 @@ def sign_revision(actor, rev: Revision, data: dict) -> Revision:
     return rev
 
 
+def signable_slots(user, rev: Revision) -> list[Signature]:
+    """The signatures `user` may give on `rev` now, the ones the page offers a form for (the
+    same checks as signing): assigned to them in this round and not given yet, by an account
+    that may sign, and the approval only once every review is in."""
+    if rev.state != "in_review" or user.is_read_only or not user.is_active:
+        return []
+    return [s for s in rev.signatures_in_round() if s.signer_id == user.id and s.decision is None
+            and not (s.meaning == "approve" and _reviews_pending(rev))]
+
+
 def _slot_for(actor, rev: Revision, meaning: str) -> Signature:
     if rev.state != "in_review":
         raise InvalidState("This revision is not waiting for signatures.", code="not_in_review")
     mine = [s for s in rev.signatures_in_round() if s.meaning == meaning and s.signer_id == actor.id]
-    if not mine:
+    if not mine or actor.is_read_only:
         raise NotAllowed("You are not assigned to sign this revision with that meaning.",
                          code="not_assigned")
     slot = mine[0]
     if slot.decision is not None:
         raise Conflict("You have already signed this revision.", code="already_signed")
-    if meaning == "approve" and any(s.decision is None for s in rev.signatures_in_round()
-                                    if s.meaning == "review"):
+    if meaning == "approve" and _reviews_pending(rev):
         raise InvalidState("The reviews are not complete yet.", code="reviews_pending")
     return slot
+
+
+def _reviews_pending(rev: Revision) -> bool:
+    return any(s.decision is None for s in rev.signatures_in_round() if s.meaning == "review")
 
 
 def _name(rev: Revision) -> str:
@@ -158,8 +172,19 @@ def _all_signed(rev: Revision) -> bool:
     return all(s.decision == "accept" for s in rev.signatures_in_round())
 
 
+# A release further ahead is a typing error (9999-12-31), and it would block the document:
+# no new revision can start while one waits to become effective.
+MAX_EFFECTIVE_YEARS = 5
+
+
+def latest_effective_date() -> date:
+    """The last day a release may take effect on: MAX_EFFECTIVE_YEARS from today."""
+    return add_months(clock.today(), 12 * MAX_EFFECTIVE_YEARS)
+
+
 def release_revision(actor, rev: Revision, data: dict) -> Revision:
-    """Release an approved revision on an effective date (today or later)."""
+    """Release an approved revision on an effective date (today or later, within
+    MAX_EFFECTIVE_YEARS)."""
     require_role(actor, MANAGE_DOCUMENTS, "release revisions")
     f = Fields(data)
     effective = f.day("effective_date", required=True)
@@ -169,6 +194,12 @@ def release_revision(actor, rev: Revision, data: dict) -> Revision:
     if effective < clock.today():
         raise ValidationFailed("The effective date cannot be in the past.",
                                fields={"effective_date": "today or later"})
+    latest = latest_effective_date()
+    if effective > latest:
+        raise ValidationFailed(
+            _("The effective date must be within %(years)d years from today.", years=MAX_EFFECTIVE_YEARS),
+            code="effective_date_too_far",
+            fields={"effective_date": _("%(day)s or earlier", day=latest.isoformat())})
     rev.effective_date, rev.released_at, rev.released_by = effective, clock.now(), actor
     if effective <= clock.today():
         _make_effective(actor, rev)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from portal import clock
 from portal.accounts.models import User
+from portal.accounts.permissions import require_writer
 from portal.errors import NotFound
 from portal.extensions import db
 from portal.notifications.models import Notification
@@ -46,7 +47,9 @@ def unread_count(user) -> int:
 
 
 def mark_read(user, notification_id: int) -> Notification:
-    """Mark one of my messages read (reading is not a controlled state change)."""
+    """Mark one of my messages read (reading is not a controlled state change, but it is
+    a write, and read-only accounts change nothing)."""
+    require_writer(user)
     note = db.session.get(Notification, notification_id)
     if note is None or note.user_id != user.id:
         raise NotFound("No such notification.")

@@ -34,17 +34,24 @@ def _parse_columns(raw: str) -> list[dict]:
 
 
 def fields_from_form(form) -> list[dict]:
-    """The designer's rows as field definitions; blank rows are ignored."""
+    """The designer's rows as field definitions; blank rows are ignored. A row whose label,
+    type, choices or columns did not come (a hand-made post with shorter lists) gets them
+    empty, so the schema check names what is missing instead of failing on an index."""
+    columns = {key: form.getlist(key) for key in ("label", "type", "choices", "columns")}
+
+    def nth(key: str, i: int) -> str:
+        return columns[key][i] if i < len(columns[key]) else ""
+
     fields = []
     for i, name in enumerate(form.getlist("name")):
         if not name.strip():
             continue
-        field = {"name": name.strip(), "label": form.getlist("label")[i].strip(),
-                 "type": form.getlist("type")[i], "required": f"required_{i}" in form}
+        field = {"name": name.strip(), "label": nth("label", i).strip(),
+                 "type": nth("type", i), "required": f"required_{i}" in form}
         if field["type"] == "choice":
-            field["choices"] = _split_choices(form.getlist("choices")[i])
+            field["choices"] = _split_choices(nth("choices", i))
         if field["type"] == "table":
-            field["columns"] = _parse_columns(form.getlist("columns")[i])
+            field["columns"] = _parse_columns(nth("columns", i))
         fields.append(field)
     return fields
 

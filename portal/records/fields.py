@@ -1,11 +1,15 @@
 """Validating record data against a form revision's fields, with per-field messages."""
 import math
+import re
 
 from portal.errors import ValidationFailed
 from portal.validation import has_illegal_chars, parse_date
 
 MAX_TEXT = {"text": 2000, "textarea": 20000}
 MAX_ROWS = 500
+# A number field holds a finite value of at most 10^15 either way: exact as a float (and
+# so in JSON, the database and Excel), and more than any quantity a form records.
+MAX_NUMBER = 10**15
 
 
 def validate_data(fields: list[dict], data, partial: bool = False) -> dict:
@@ -56,9 +60,12 @@ def _text(field, value):
 
 
 def _number(field, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    """A finite number with |value| <= MAX_NUMBER. Compared as it came, never converted:
+    float() of a 309-digit integer overflows, and NaN compares false with everything."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            isinstance(value, float) and math.isnan(value)):
         return None, "must be a number"
-    if abs(value) > 1e15:
+    if abs(value) > MAX_NUMBER:  # Infinity and 1e999 included
         return None, "too large"
     return value, ""
 
@@ -99,18 +106,23 @@ CHECKERS = {"text": _text, "textarea": _text, "number": _number, "date": _date,
             "choice": _choice, "checkbox": _checkbox, "table": _table}
 
 
+# A number typed in a browser: ASCII digits only. float() also takes "٣", "1_000", "nan"
+# and "infinity"; those stay text, so validation names the field as the API does.
+_DECIMAL = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_INTEGER = re.compile(r"[-+]?[0-9]+")
+
+
 def _from_string(kind: str, raw: str):
     """Turn a browser form string into the field's JSON type (validation follows)."""
     raw = raw.strip()
     if raw == "":
         return None
-    if kind == "number":
-        try:
-            number = float(raw)
-        except ValueError:
-            return raw  # left as text so validation names the field
-        return int(number) if number.is_integer() and "." not in raw else number
-    return raw
+    if kind != "number" or not _DECIMAL.fullmatch(raw):
+        return raw
+    if _INTEGER.fullmatch(raw) and len(raw) <= 19:  # int() refuses 4,300+ digits
+        return int(raw)
+    number = float(raw)  # a longer integer or 1e999 is huge or inf: "too large", as in the API
+    return int(number) if number.is_integer() and "." not in raw else number
 
 
 def data_from_form(fields: list[dict], form) -> dict:
@@ -128,20 +140,31 @@ def data_from_form(fields: list[dict], form) -> dict:
 
 
 def _rows_from_form(field: dict, form, key: str) -> list[dict]:
+    """Table rows posted as `<key>__<index>__<column>`, in index order. A gap (rows of
+    unchecked boxes post nothing) drops nothing after it, and every row is kept, so more
+    than MAX_ROWS are refused by validation as in the API rather than cut off."""
+    prefix = f"{key}__"
+    indices = {match.group(1) for name in form.keys() if name.startswith(prefix)
+               for match in [_ROW_INDEX.match(name, len(prefix))] if match}
     rows = []
-    for index in range(MAX_ROWS):
-        prefix = f"{key}__{index}__"
-        if not any(k.startswith(prefix) for k in form.keys()):
-            break
-        row = {}
-        for col in field["columns"]:
-            name = prefix + col["name"]
-            if col["type"] == "checkbox":
-                row[col["name"]] = form.get(name) == "on"
-            else:
-                value = _from_string(col["type"], form.get(name, ""))
-                if value is not None:
-                    row[col["name"]] = value
+    for index in sorted(indices, key=int):
+        row = _row_from_form(field, form, f"{prefix}{index}__")
         if any(v not in (None, False) for v in row.values()):
             rows.append(row)
     return rows
+
+
+_ROW_INDEX = re.compile(r"(0|[1-9][0-9]{0,8})__")
+
+
+def _row_from_form(field: dict, form, prefix: str) -> dict:
+    row = {}
+    for col in field["columns"]:
+        name = prefix + col["name"]
+        if col["type"] == "checkbox":
+            row[col["name"]] = form.get(name) == "on"
+        else:
+            value = _from_string(col["type"], form.get(name, ""))
+            if value is not None:
+                row[col["name"]] = value
+    return row

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from portal.documents import services as documents
 from portal.documents.models import Document
+from portal.documents.queries import code_is
 from portal.errors import ValidationFailed
 from portal.extensions import db
 
@@ -74,7 +75,7 @@ def load_forms(actor, specs: list[FormSpec]) -> tuple[list, list[str]]:
     """Load every form whose code is not registered yet; returns (new drafts, skipped codes)."""
     loaded, skipped = [], []
     for spec in specs:
-        exists = db.session.execute(select(Document.id).where(Document.code == spec.code)).first()
+        exists = db.session.execute(select(Document.id).where(code_is(spec.code))).first()
         if exists:
             skipped.append(spec.code)
         else:

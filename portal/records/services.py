@@ -156,14 +156,16 @@ def void_record(actor, rec: Record, payload: dict) -> Record:
 def attach_file(actor, rec: Record, data: bytes, filename: str, max_bytes: int) -> Attachment:
     """Attach evidence to an open record after the upload checks; stored by SHA-256."""
     from portal.security.attachments import check_attachment
+    from portal.security.uploads import clean_filename
 
     require_writer(actor)
     _require_open(rec)
     if not can_change_record(actor, rec):
         raise NotAllowed("Only the record's author or a document controller may attach files.")
+    filename = clean_filename(filename)  # checked as it will be shown: no bidi-disguised type
     content_type = check_attachment(data, filename, max_bytes)
     digest = storage.store_bytes(data)
-    att = Attachment(record=rec, sha256=digest, filename=filename[-255:], size=len(data),
+    att = Attachment(record=rec, sha256=digest, filename=filename, size=len(data),
                      content_type=content_type, uploaded_by=actor, uploaded_at=clock.now())
     db.session.add(att)
     db.session.flush()

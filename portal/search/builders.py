@@ -3,10 +3,11 @@
 Also the permission fields (see schema.py) mirroring documents.queries and
 records.queries, and the registry the indexer uses to load and build by kind.
 """
+from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import object_session, selectinload
 
 from portal import clock
 from portal.audit.models import NONCONFORMITIES, CorrectiveAction, Finding
@@ -158,10 +159,51 @@ def _audit_fields(finding: Finding) -> dict:
             "audience": "all controllers", "tour": "yes" if audit.state in REPORTED else "no"}
 
 
+@dataclass(frozen=True)
+class _LeastReader:
+    """Who of all the readers of a finding sees least: an account of no department, party to
+    no revision (every account reads audits), or the certification-body reviewer (reported
+    audits). The domains' can_view_* rules are asked about this reader."""
+
+    role: str
+    id: int = 0
+    department_id: int | None = None
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.role == "external_reviewer"
+
+
+ANY_ACCOUNT, ANY_REVIEWER = _LeastReader("staff"), _LeastReader("external_reviewer")
+
+
+def _evidence_text(finding: Finding) -> str:
+    """The finding's evidence as its codes (document code, revision label, record number),
+    only those every reader of the finding may see: the body is searched and its excerpt
+    shown to all of them, so a hidden object's code (or id) would confirm that it exists."""
+    from portal.documents.queries import can_view_document, can_view_revision
+    from portal.records.queries import can_view_record
+
+    session = object_session(finding)
+    reader = ANY_REVIEWER if finding.audit.state in REPORTED else ANY_ACCOUNT
+    refs = []
+    for entry in finding.evidence or []:
+        kind, object_id = entry.get("kind"), entry.get("id")
+        model = {"document": Document, "revision": Revision, "record": Record}.get(kind)
+        obj = session.get(model, object_id) if model and isinstance(object_id, int) else None
+        if kind == "document" and obj is not None and can_view_document(reader, obj):
+            refs.append(obj.code)
+        elif kind == "revision" and obj is not None and can_view_revision(reader, obj):
+            refs.append(f"{obj.document.code} {obj.label}")
+        elif kind == "record" and obj is not None and can_view_record(reader, obj):
+            refs.append(obj.number)
+    return " ".join(refs)
+
+
 def finding_fields(finding: Finding) -> dict:
-    """The index document of one audit finding: statement, clause, evidence references."""
+    """The index document of one audit finding: statement, clause, the evidence's codes."""
     audit = finding.audit
-    evidence = " ".join(f"{e.get('kind')}:{e.get('id')}" for e in finding.evidence or [])
+    evidence = _evidence_text(finding)
     body = _join(finding.statement, finding.clause, evidence,
                  *(a.plan for a in finding.actions))
     return _clean({
@@ -230,11 +272,24 @@ def expand(session, kind: str, object_id: int) -> list[tuple[str, int]]:
     document → all its revisions: a new party may now see the older ones.
     """
     if kind == "document":
-        revs = session.execute(select(Revision.id).where(Revision.document_id == object_id)).scalars()
-        recs = session.execute(select(Record.id).where(Record.form_id == object_id)).scalars()
-        return [("revision", r) for r in revs] + [("record", r) for r in recs]
+        revs = list(session.execute(select(Revision.id).where(Revision.document_id == object_id)).scalars())
+        recs = list(session.execute(select(Record.id).where(Record.form_id == object_id)).scalars())
+        cited = {("document", object_id)} | {("revision", r) for r in revs} | {("record", r) for r in recs}
+        return ([("revision", r) for r in revs] + [("record", r) for r in recs]
+                + _citing_findings(session, cited))
     if kind == "revision":
         rev = session.get(Revision, object_id)
+        findings = _citing_findings(session, {("revision", object_id)})
         if rev is not None and rev.document.confidentiality == "confidential":
-            return [("revision", r.id) for r in rev.document.revisions]
+            return [("revision", r.id) for r in rev.document.revisions] + findings
+        return [(kind, object_id)] + findings
     return [(kind, object_id)]
+
+
+def _citing_findings(session, cited: set[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Findings whose evidence names one of `cited`: whether their index shows its code
+    follows that object's visibility (finding_fields). Findings are few (tens a year), so
+    their evidence lists are read whole rather than searched inside the JSON column."""
+    rows = session.execute(select(Finding.id, Finding.evidence)).all()
+    return [("finding", finding_id) for finding_id, evidence in rows
+            if any(isinstance(e, dict) and (e.get("kind"), e.get("id")) in cited for e in evidence or [])]

@@ -15,8 +15,9 @@ from portal.search.analyzer import ANALYZER
 
 # Bump when fields or the on-disk layout change; like the analyzer version, a
 # mismatch means a rebuild. 2: segments are no longer compound files (a searcher
-# copied every compound segment into memory; see index.py).
-SCHEMA_VERSION = "2"
+# copied every compound segment into memory; see index.py). 3: a finding indexes its
+# evidence as codes visible to all its readers, no longer as kind:id (builders.py).
+SCHEMA_VERSION = "3"
 KINDS = ("document", "record", "finding", "action", "run")
 EXCERPT_CHARS = 8000  # stored for snippets; the whole body is indexed
 OPEN_END = 99991231   # effective_to of a revision still in force

@@ -12,8 +12,9 @@ from html.parser import HTMLParser
 
 import bleach
 import tinycss2
-from bleach import html5lib_shim
 from bleach.css_sanitizer import CSSSanitizer
+
+from portal.security.html_parsing import BoundedParser, LinearTreeWalker
 
 ALLOWED_TAGS = frozenset({
     "p", "br", "h1", "h2", "h3", "h4",
@@ -114,13 +115,16 @@ _per_thread = threading.local()
 
 def _cleaner() -> bleach.sanitizer.Cleaner:
     if not hasattr(_per_thread, "cleaner"):
-        _per_thread.cleaner = bleach.sanitizer.Cleaner(
+        cleaner = bleach.sanitizer.Cleaner(
             tags=ALLOWED_TAGS, attributes=_allow_attribute, protocols=ALLOWED_PROTOCOLS,
             strip=True, strip_comments=True, css_sanitizer=_CSS_SANITIZER)
+        # Bleach's own parser and walker, bounded and linear (html_parsing.py).
+        cleaner.parser = BoundedParser(tags=ALLOWED_TAGS, strip=True, consume_entities=False)
+        cleaner.walker = LinearTreeWalker
+        _per_thread.cleaner = cleaner
         # Same parser as bleach but without tag filtering, so script-like elements
         # are seen exactly as bleach (and a browser) would see them.
-        _per_thread.parser = html5lib_shim.BleachHTMLParser(
-            tags=None, strip=False, consume_entities=True, namespaceHTMLElements=False)
+        _per_thread.parser = BoundedParser(tags=None, strip=False, consume_entities=True)
     return _per_thread.cleaner
 
 
@@ -131,9 +135,8 @@ def _drop_code_elements(html: str) -> str:
     cleaner = _cleaner()
     fragment = _per_thread.parser.parseFragment(html)
     for parent in list(fragment.iter()):
-        for child in list(parent):
-            if _local_name(child.tag) in DROPPED_WITH_CONTENT:
-                _remove_keeping_tail(parent, child)
+        if any(_local_name(child.tag) in DROPPED_WITH_CONTENT for child in parent):
+            _drop_children(parent)
     return cleaner.serializer.render(cleaner.walker(fragment))
 
 
@@ -142,15 +145,20 @@ def _local_name(tag) -> str:
     return tag.rsplit("}", 1)[-1].lower() if isinstance(tag, str) else ""
 
 
-def _remove_keeping_tail(parent, child) -> None:
-    if child.tail:
-        index = list(parent).index(child)
-        if index:
-            previous = parent[index - 1]
-            previous.tail = (previous.tail or "") + child.tail
+def _drop_children(parent) -> None:
+    """Remove the script-like children of ``parent``; the text after each (its tail)
+    joins the text before it. One pass, joining each text once: many dropped siblings
+    in a row must not copy the growing text again for each."""
+    head, kept = [parent.text or ""], []
+    for child in parent:
+        if _local_name(child.tag) in DROPPED_WITH_CONTENT:
+            (kept[-1][1] if kept else head).append(child.tail or "")
         else:
-            parent.text = (parent.text or "") + child.tail
-    parent.remove(child)
+            kept.append((child, [child.tail or ""]))
+    parent[:] = [child for child, _tail in kept]
+    parent.text = "".join(head) or parent.text
+    for child, tail in kept:
+        child.tail = "".join(tail) or child.tail
 
 
 def sanitize_html(html: str) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+import unicodedata
 import zipfile
 import zlib
 
@@ -16,6 +18,30 @@ _CHUNK = 64 * 1024
 # Errors zipfile/zlib raise for damaged, truncated, encrypted or exotic archives.
 _CORRUPTION_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
                       RuntimeError, NotImplementedError)
+
+
+# What a file name shown to people must not carry: controls (C0, DEL, C1), line and
+# paragraph separators, byte-order and non-characters, surrogates, and the bidirectional
+# marks, embeddings, overrides and isolates that make "gpj.exe" display as "exe.jpg".
+_UNSAFE_NAME_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e"
+                                "\u2066-\u2069\ufeff\ufffe\uffff\ud800-\udfff]")
+MAX_FILENAME = 200
+_MAX_EXTENSION = 16
+
+
+def clean_filename(name: str | None) -> str:
+    """The name an upload is shown and offered under: its last path component (after any
+    `/` or `\\`), without the characters above, without leading or trailing dots and
+    spaces, at most MAX_FILENAME characters with the extension kept. The file itself is
+    stored by SHA-256, so the name never reaches the file system."""
+    name = _UNSAFE_NAME_CHARS.sub("", unicodedata.normalize("NFC", name or ""))
+    name = re.split(r"[/\\]", name)[-1]
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not 0 < len(ext.strip()) <= _MAX_EXTENSION:
+        stem, ext = name, ""
+    stem, ext = stem.strip(" ."), ext.strip()
+    stem = stem[:MAX_FILENAME - len(ext) - 1].rstrip(" .") or "file"
+    return f"{stem}.{ext}" if ext else stem
 
 
 class UploadRejected(Exception):
