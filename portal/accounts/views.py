@@ -9,7 +9,7 @@ from sqlalchemy import select
 from portal.accounts import services
 from portal.accounts.models import ROLES, ApiToken, User
 from portal.accounts.permissions import ADMINISTER, require_role
-from portal.errors import DomainError, NotFound
+from portal.errors import DomainError, NotFound, ValidationFailed
 from portal.extensions import db
 from portal.validation import parse_date
 
@@ -57,8 +57,16 @@ def users():
 
 
 def _form_expiry():
+    """The expiry typed in the admin form; a date that is not one is refused, never read as
+    "no expiry" (that would silently give an account unlimited access)."""
     raw = request.form.get("expires", "").strip()
-    return parse_date(raw) if raw else None
+    if not raw:
+        return None
+    day = parse_date(raw)
+    if day is None:
+        raise ValidationFailed(_("The expiry date must be a date YYYY-MM-DD."),
+                               fields={"expires": "a date YYYY-MM-DD"})
+    return day
 
 
 @bp.post("/admin/users")

@@ -8,6 +8,7 @@ from docx.shared import Pt
 from portal import clock
 from portal.audit.models import Audit
 from portal.audit.queries import evidence_for
+from portal.validation import xml_safe
 
 AUDIT_STATES = {"planned": "计划中", "in_progress": "实施中", "reported": "已报告", "closed": "已关闭"}
 CLASSIFICATIONS = {"major": "严重不符合", "minor": "一般不符合", "observation": "观察项", "ofi": "改进机会"}
@@ -59,12 +60,12 @@ def _plan(document, audit: Audit) -> None:
     table.style = "Table Grid"
     for label, value in rows:
         cells = table.add_row().cells
-        cells[0].text, cells[1].text = label, value or ""
+        cells[0].text, cells[1].text = label, xml_safe(value or "")
 
 
 def _section(document, heading: str, text: str | None) -> None:
     document.add_heading(heading, level=2)
-    document.add_paragraph(text or "—")
+    document.add_paragraph(xml_safe(text or "—"))
 
 
 def _grid(document, heading: str, header: list[str], rows: list[list[str]]) -> None:
@@ -78,7 +79,7 @@ def _grid(document, heading: str, header: list[str], rows: list[list[str]]) -> N
         cell.text = label
     for row in rows:
         for cell, value in zip(table.add_row().cells, row):
-            cell.text = value or ""
+            cell.text = xml_safe(value or "")
 
 
 def _checklist(document, audit: Audit) -> None:

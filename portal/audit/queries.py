@@ -1,7 +1,7 @@
 """Read side of internal audits: who sees what, listings, the audit programme."""
 import re
 
-from sqlalchemy import extract, select, true
+from sqlalchemy import extract, func, select, true
 
 from portal.accounts.models import Department, User
 from portal.audit.models import EVIDENCE_KINDS, Audit, AuditChecklistItem, CorrectiveAction, Finding
@@ -80,7 +80,8 @@ def action_query(user, state: str | None = None, owner: str | None = None):
     if state:
         query = query.where(CorrectiveAction.state == state)
     if owner:
-        query = query.join(User, CorrectiveAction.owner_id == User.id).where(User.username == owner)
+        query = query.join(User, CorrectiveAction.owner_id == User.id).where(
+            func.lower(User.username) == owner.lower())
     return query
 
 
@@ -159,6 +160,7 @@ def evidence_from_refs(user, text: str) -> list[dict]:
     """Evidence typed in the browser: record numbers, document codes or kind:id, separated
     by spaces or commas → [{kind, id}] (the finding service then checks each one)."""
     from portal.documents.models import Document
+    from portal.documents.queries import code_is
     from portal.records.models import Record
 
     found = []
@@ -168,7 +170,7 @@ def evidence_from_refs(user, text: str) -> list[dict]:
             found.append({"kind": kind, "id": parse_id(raw_id) or 0})
         elif token:
             record = db.session.execute(select(Record.id).where(Record.number == token)).scalar()
-            document = db.session.execute(select(Document.id).where(Document.code == token)).scalar()
+            document = db.session.execute(select(Document.id).where(code_is(token))).scalar()
             # what the user may not see reads as unknown, not as "exists but hidden"
             record = record if record and evidence_ref(user, "record", record) else None
             document = document if document and evidence_ref(user, "document", document) else None

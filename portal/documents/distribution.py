@@ -23,9 +23,10 @@ def copy_state(copy: ControlledCopy) -> dict:
 def resolve_holder(name: str, doc: Document | None = None):
     """A holder is a username or, failing that, a department code. A person must be able
     to acknowledge the copy: active, not read-only, and allowed to see the document."""
+    from portal.accounts.services import find_user
     from portal.documents.queries import can_view_document
 
-    user = db.session.execute(select(User).where(User.username == name)).scalar_one_or_none()
+    user = find_user(name)
     if user is not None and user.active:
         if user.is_read_only or (doc is not None and not can_view_document(user, doc)):
             raise ValidationFailed(f"{name} cannot hold a controlled copy of this document.",

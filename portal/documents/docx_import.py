@@ -6,6 +6,7 @@ formatting). It is not trusted: the caller passes it through the portal's saniti
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from html import escape
@@ -17,6 +18,9 @@ from docx.text.hyperlink import Hyperlink
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
+from flask_babel import gettext as _
+
+from portal.errors import ValidationFailed
 from portal.security.uploads import UploadRejected
 from portal.validation import parse_int
 
@@ -25,6 +29,9 @@ _TITLE_STYLES = frozenset({"title", "标题"})
 # (run attribute, HTML tag), outermost first.
 _RUN_TAGS = (("bold", "strong"), ("italic", "em"), ("underline", "u"),
              ("strike", "s"), ("subscript", "sub"), ("superscript", "sup"))
+# Paragraphs (table cells' included) one .docx may hold: about 1,000 pages of text.
+# Converting costs about 0.1 ms each, and the HTML must fit a revision body anyway.
+MAX_PARAGRAPHS = 50_000
 
 
 def docx_to_html(data: bytes) -> str:
@@ -34,8 +41,25 @@ def docx_to_html(data: bytes) -> str:
     which :func:`check_docx` cannot see without parsing.
     """
     document = _open_document(data)
+    _refuse_too_many_paragraphs(document.element.body)
+    _cache_style_lookups(document)
     converter = _BlockConverter(_numbering_element(document))
     return converter.convert(document.element.body, document._body)
+
+
+def _refuse_too_many_paragraphs(body) -> None:
+    count = sum(1 for _p in body.iter(qn("w:p")))  # lxml counts in C: fast at any size
+    if count > MAX_PARAGRAPHS:
+        raise ValidationFailed(
+            _("The document has %(count)d paragraphs; at most %(limit)d can be imported.",
+              count=count, limit=MAX_PARAGRAPHS), code="docx_too_long")
+
+
+def _cache_style_lookups(document) -> None:
+    """python-docx finds a paragraph's or run's style by scanning every style of the
+    document, for every paragraph and run; the styles do not change while reading."""
+    part = document.part
+    part.get_style = functools.lru_cache(maxsize=None)(part.get_style)
 
 
 def _open_document(data: bytes):
@@ -53,6 +77,7 @@ class _BlockConverter:
 
     def __init__(self, numbering) -> None:
         self._numbering = numbering
+        self._list_tags: dict[tuple[str, int], str] = {}
 
     def convert(self, container, parent) -> str:
         out: list[str] = []
@@ -88,8 +113,10 @@ class _BlockConverter:
 
     def _list_tag(self, num_id: str, level: int) -> str:
         """'ol' when the numbering level counts (decimal, 一二三, …), 'ul' for bullets."""
-        fmt = _numbering_format(self._numbering, num_id, level)
-        return "ul" if fmt in (None, "bullet", "none") else "ol"
+        if (num_id, level) not in self._list_tags:  # each lookup scans the numbering part
+            fmt = _numbering_format(self._numbering, num_id, level)
+            self._list_tags[num_id, level] = "ul" if fmt in (None, "bullet", "none") else "ol"
+        return self._list_tags[num_id, level]
 
     def _table_html(self, table: Table) -> str:
         rows = []

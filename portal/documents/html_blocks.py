@@ -227,11 +227,12 @@ def _formats_of(tag: str, style: str | None) -> frozenset[str]:
 
 def _trim_runs(runs):
     """Drop the whitespace HTML leaves at the start and end of a block."""
-    runs = list(runs)
-    while runs and not runs[0][0].strip(" "):
-        runs.pop(0)
-    while runs and not runs[-1][0].strip(" "):
-        runs.pop()
+    start, end = 0, len(runs)  # slicing once: pop(0) per run would be quadratic
+    while start < end and not runs[start][0].strip(" "):
+        start += 1
+    while end > start and not runs[end - 1][0].strip(" "):
+        end -= 1
+    runs = runs[start:end]
     if runs:
         runs[0] = (runs[0][0].lstrip(" "), runs[0][1])
         runs[-1] = (runs[-1][0].rstrip(" "), runs[-1][1])

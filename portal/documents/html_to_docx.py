@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_COLOR_INDEX
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.oxml.numbering import CT_Num
+from docx.oxml.table import CT_Tbl
 from docx.shared import Cm
+from docx.table import Table, _Cell
+from docx.text.paragraph import Paragraph
 
 from portal.documents.html_blocks import Cell, Para, TableModel, parse_body
 from portal.validation import xml_safe
@@ -23,22 +28,47 @@ def write_html(document, html: str) -> None:
 
 
 class _BodyWriter:
-    """Writes the parsed block model into the document body."""
+    """Writes the parsed block model into the document body.
+
+    python-docx's own add_paragraph/add_table, paragraph.style = …, table.cell() and
+    add_num each scan the whole body, the styles, the table or the numbering part, which
+    makes a long body quadratic; the writer keeps what they look up instead."""
 
     def __init__(self, document) -> None:
         self._document = document
         self._numbering = _ListNumbering(document)
+        self._body = document.element.body
+        self._end = self._body.sectPr  # new blocks go just before it
+        self._width = document._block_width
+        self._style_ids: dict[tuple[str, WD_STYLE_TYPE], str | None] = {}
 
     def write(self, blocks: list) -> None:
         for block in blocks:
             if isinstance(block, TableModel):
                 self._write_table(block)
             else:
-                self._write_para(block, self._document.add_paragraph())
+                self._write_para(block, self._new_paragraph())
+
+    def _append(self, element) -> None:
+        if self._end is None:
+            self._body.append(element)
+        else:
+            self._end.addprevious(element)
+
+    def _new_paragraph(self) -> Paragraph:
+        p = OxmlElement("w:p")
+        self._append(p)
+        return Paragraph(p, self._document._body)
+
+    def _style_id(self, name: str, kind=WD_STYLE_TYPE.PARAGRAPH) -> str | None:
+        if (name, kind) not in self._style_ids:
+            style = self._document.styles[name]
+            self._style_ids[name, kind] = self._document.part.get_style_id(style, kind)
+        return self._style_ids[name, kind]
 
     def _write_para(self, para: Para, paragraph) -> None:
         if para.kind in ("h1", "h2", "h3", "h4"):
-            paragraph.style = self._document.styles[f"Heading {para.kind[1]}"]
+            paragraph._p.style = self._style_id(f"Heading {para.kind[1]}")
         elif para.kind == "li":
             self._make_list_item(para, paragraph)
         elif para.kind == "hr":
@@ -52,7 +82,7 @@ class _BodyWriter:
     def _make_list_item(self, para: Para, paragraph) -> None:
         base = "List Number" if para.list_tag == "ol" else "List Bullet"
         level = min(para.level, 2)
-        paragraph.style = self._document.styles[base if level == 0 else f"{base} {level + 1}"]
+        paragraph._p.style = self._style_id(base if level == 0 else f"{base} {level + 1}")
         if para.list_tag == "ol" and level == 0:
             self._numbering.restart_for(paragraph, para.list_id)
 
@@ -60,15 +90,18 @@ class _BodyWriter:
         placed, n_rows, n_cols = _lay_out(model)
         if not placed:
             return
-        table = self._document.add_table(rows=n_rows, cols=n_cols)
-        table.style = "Table Grid"
+        tbl = CT_Tbl.new_tbl(n_rows, n_cols, self._width)
+        self._append(tbl)
+        table = Table(tbl, self._document._body)
+        tbl.tblStyle_val = self._style_id("Table Grid", WD_STYLE_TYPE.TABLE)
+        rows = tbl.tr_lst
         for row, col, cell_model in placed:
-            cell = table.cell(row, col)
+            cell = _Cell(rows[row].tc_at_grid_offset(col), table)
             last_row, last_col = row + cell_model.rowspan - 1, col + cell_model.colspan - 1
             if (last_row, last_col) != (row, col):
-                cell = cell.merge(table.cell(last_row, last_col))
+                cell = cell.merge(_Cell(rows[last_row].tc_at_grid_offset(last_col), table))
             self._write_cell(cell, cell_model)
-        self._document.add_paragraph()  # keeps consecutive tables apart
+        self._new_paragraph()  # keeps consecutive tables apart
 
     def _write_cell(self, cell, model: Cell) -> None:
         paragraphs = [cell.paragraphs[0]] + [cell.add_paragraph() for _ in model.paras[1:]]
@@ -148,6 +181,9 @@ class _ListNumbering:
     def __init__(self, document) -> None:
         self._document = document
         self._num_ids: dict[int, str] = {}
+        self._abstract_id: str | None = None
+        self._next_id = 0
+        self._after_nums = None
 
     def restart_for(self, paragraph, list_id: int) -> None:
         num_id = self._num_ids.get(list_id)
@@ -161,13 +197,22 @@ class _ListNumbering:
         num_pr.get_or_add_numId().val = int(num_id)
 
     def _new_num(self) -> str | None:
-        abstract_id = self._abstract_id_of_list_number()
-        if abstract_id is None:
-            return None
+        # numbering.add_num scans every w:num for a free id (quadratic over many lists):
+        # the ids are counted here instead, and each w:num goes at the end.
         numbering = self._document.part.numbering_part.element
-        num = numbering.add_num(int(abstract_id))
-        override = num.add_lvlOverride(ilvl=0)
-        override.add_startOverride(1)
+        if not self._next_id:
+            self._abstract_id = self._abstract_id_of_list_number()
+            self._next_id = 1 + max((int(v) for v in numbering.xpath("./w:num/@w:numId")), default=0)
+            self._after_nums = numbering.find(qn("w:numIdMacAtCleanup"))  # the one child after them
+        if self._abstract_id is None:
+            return None
+        num = CT_Num.new(self._next_id, int(self._abstract_id))
+        self._next_id += 1
+        if self._after_nums is None:
+            numbering.append(num)
+        else:
+            self._after_nums.addprevious(num)
+        num.add_lvlOverride(ilvl=0).add_startOverride(1)
         return str(num.numId)
 
     def _abstract_id_of_list_number(self) -> str | None:

@@ -12,8 +12,9 @@ def record_json(rec) -> dict:
             "voided_at": iso(rec.voided_at), "void_reason": rec.void_reason,
             "retain_until": iso(rec.retain_until),
             "disposal": _disposal(rec),
-            "corrections": [correction_json(c) for c in rec.corrections],
-            "attachments": [attachment_json(a) for a in rec.attachments]}
+            # a disposed record keeps only its stub: its old values went with its data
+            "corrections": [] if rec.status == "disposed" else [correction_json(c) for c in rec.corrections],
+            "attachments": [] if rec.status == "disposed" else [attachment_json(a) for a in rec.attachments]}
 
 
 def _disposal(rec) -> dict | None:

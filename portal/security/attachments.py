@@ -3,7 +3,7 @@ import io
 import zipfile
 
 from portal.errors import DomainError, TooLarge, UnsupportedType, ValidationFailed
-from portal.security.uploads import (_CORRUPTION_ERRORS, _ZIP_MAGIC, UploadRejected,
+from portal.security.uploads import (_CORRUPTION_ERRORS, _ZIP_MAGIC, MAX_RATIO, UploadRejected,
                                      _check_by_decompressing, _check_declared)
 
 # Evidence people attach to records: scans, photos, office files, PDFs, plain text.
@@ -42,7 +42,8 @@ def _check(data: bytes, filename: str, max_bytes: int) -> str:
     return ALLOWED[ext]
 
 
-def _check_zip(data: bytes, max_uncompressed: int = 100 * 1024 * 1024, max_ratio: int = 200) -> None:
+def _check_zip(data: bytes, max_uncompressed: int = 100 * 1024 * 1024,
+               max_ratio: int = MAX_RATIO) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()

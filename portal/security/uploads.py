@@ -13,6 +13,13 @@ MAX_MEMBERS = 2000
 # Parts smaller than this cannot amplify into anything harmful, and small repetitive XML
 # parts (empty table rows, list definitions) legitimately compress very well.
 RATIO_EXEMPT_BYTES = 1024 * 1024
+# Deflate squeezes at most about 1030:1, and only runs of a single byte get there: that is
+# what a classic bomb is. Honest XML that repeats itself (identical paragraphs, empty table
+# rows) reaches 250-700:1, so a lower limit refuses honest documents. What bounds the
+# work is the uncompressed size, counted while decompressing (max_uncompressed) and, for
+# the XML python-docx parses into memory whole, per part (MAX_XML_PART_BYTES).
+MAX_RATIO = 1000
+MAX_XML_PART_BYTES = 32 * 1024 * 1024
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _CHUNK = 64 * 1024
 # Errors zipfile/zlib raise for damaged, truncated, encrypted or exotic archives.
@@ -71,7 +78,7 @@ def _zip_bomb(detail: str) -> UploadRejected:
 
 
 def check_docx(data: bytes, filename: str, max_bytes: int = 10 * 1024 * 1024,
-               max_uncompressed: int = 100 * 1024 * 1024, max_ratio: int = 200) -> None:
+               max_uncompressed: int = 100 * 1024 * 1024, max_ratio: int = MAX_RATIO) -> None:
     """Raise :class:`UploadRejected` unless ``data`` is a plausible, safe .docx file.
 
     Declared sizes in the zip directory are checked first without extracting; every
@@ -98,6 +105,10 @@ def _check_docx_parts(members: list[zipfile.ZipInfo]) -> None:
     missing = [name for name in DOCX_REQUIRED_MEMBERS if name not in names]
     if missing:
         raise _not_a_docx("missing " + ", ".join(missing))
+    # zipfile never yields more than a member's declared size, so this bound holds.
+    for info in members:
+        if info.filename.lower().endswith((".xml", ".rels")) and info.file_size > MAX_XML_PART_BYTES:
+            raise _zip_bomb(f"{info.filename} is larger than {MAX_XML_PART_BYTES} bytes uncompressed")
 
 
 def _check_declared(members: list[zipfile.ZipInfo], max_uncompressed: int,

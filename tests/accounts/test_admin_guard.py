@@ -75,3 +75,15 @@ def test_the_admin_page_refuses_self_demotion_with_a_message(f, signed_in):
     assert response.status_code == 302  # the browser is sent back with the message
     assert "You cannot change your own role." in client.get(response.headers["Location"]).get_data(as_text=True)
     assert state(admin) == before
+
+
+@pytest.mark.parametrize("typed", ["2026-13-01", "31/12/2026", "٢٠٢٦-٠١-٠١", "tomorrow"])
+def test_an_expiry_that_is_not_a_date_is_refused_in_the_admin_form_not_read_as_no_expiry(
+        f, signed_in, typed):
+    admin, _other = f.user("admin"), f.user("admin")
+    guest = f.user("external_reviewer", expires=clock.today() + timedelta(days=30))
+    before = state(guest)
+    response = signed_in(admin).post(f"/admin/users/{guest.id}", data={
+        "role": "external_reviewer", "name": guest.display_name, "active": "1", "expires": typed})
+    assert response.status_code == 302
+    assert state(guest) == before, "a bad date must not remove the reviewer's expiry"

@@ -211,3 +211,23 @@ def test_disposal_through_the_browser(f, frozen, effective_form, api, issue, con
     disposed = db.session.get(Record, rec["id"])
     assert disposed.status == "disposed" and disposed.data is None
     assert disposed.disposed_by_id == approver.id and disposed.disposed_at.date() == date(2027, 4, 1)
+
+
+def test_a_disposed_record_keeps_no_old_values_or_attachment_names(
+        f, frozen, effective_form, api, issue, boss, approver, kit):
+    """Disposal removes the content; the 划改 history (old and new values) and the attachment
+    list are content too, so the stub answers without them."""
+    frozen(utc(2026, 3, 10, 4))
+    form = effective_form(retention_years=1, code="QR-SH013")
+    rec = issue(api, form)
+    assert api.patch(f"/records/{rec['id']}", json={"data": {"qty": 3}, "reason": "数量抄错"}).status_code == 200
+    api.post(f"/records/{rec['id']}/attachments",
+             data={"file": (io.BytesIO(kit.pdf("evidence")), "机密附件.pdf")}, content_type="multipart/form-data")
+    assert api.post(f"/records/{rec['id']}/close").status_code == 200
+    assert api.get(f"/records/{rec['id']}").get_json()["corrections"]
+    frozen(utc(2027, 4, 1, 4))
+    assert boss.post(f"/records/{rec['id']}/disposal-request", json={"method": "碎纸销毁"}).status_code == 200
+    assert f.api(approver).post(f"/records/{rec['id']}/dispose", json={"password": kit.PASSWORD}).status_code == 200
+    stub = api.get(f"/records/{rec['id']}").get_json()
+    assert stub["status"] == "disposed"
+    assert stub["corrections"] == [] and stub["attachments"] == []
