@@ -25,12 +25,13 @@ WRITING = lambda: request.method not in ("GET", "HEAD", "OPTIONS")  # noqa: E731
 
 
 def register_request_hooks(app) -> None:
-    """Writes take the SQLite write lock up front, read-only accounts stay read-only,
-    changes are indexed after commit, and templates get the portal's helpers."""
+    """Due releases are activated, read-only accounts stay read-only, changes are indexed
+    after commit, and templates get the portal's helpers. (A request takes the SQLite write
+    lock only where it starts to write: portal.database.configure_sqlite.)"""
     from portal import clock
     from portal.api_support import reject_bad_text_in_request
 
-    app.before_request(_declare_write_intent)
+    app.before_request(_activate_due_now_and_then)
     app.before_request(reject_bad_text_in_request)
     app.before_request(_refuse_writes_by_read_only_accounts)
     app.after_request(_index_changes)
@@ -41,8 +42,7 @@ def register_request_hooks(app) -> None:
     app.jinja_env.globals["zh"] = chinese_term
 
 
-def _declare_write_intent():
-    write_intent.set(WRITING())
+def _activate_due_now_and_then():
     if not current_app.testing and time.monotonic() - _last_activation[0] > _ACTIVATION_INTERVAL:
         _last_activation[0] = time.monotonic()
         activate_due()
@@ -59,7 +59,7 @@ def _refuse_writes_by_read_only_accounts():
 def _index_changes(response):
     """The change is committed by now: index it so search is never stale (one process).
     drain_quietly never raises; on failure the rows stay queued."""
-    if current_app.config["SEARCH_INLINE"] and write_intent.get() and response.status_code < 400:
+    if current_app.config["SEARCH_INLINE"] and WRITING() and response.status_code < 400:
         from portal.jobs import wake_indexer
         from portal.search.indexer import drain_quietly
 

@@ -44,6 +44,7 @@ def may_run_audit(actor, audit: Audit) -> bool:
 
 def lock_row(obj):
     """Re-read a row FOR UPDATE before checking its state, so that two requests cannot both
-    pass the check and both move it (PostgreSQL; SQLite writes are serialised already)."""
+    pass the check and both move it (PostgreSQL; on SQLite the re-read starts the write
+    transaction with BEGIN IMMEDIATE, portal.database)."""
     db.session.refresh(obj, with_for_update=True)
     return obj

@@ -7,12 +7,13 @@ from portal import clock, storage
 from portal.accounts import services as accounts
 from portal.accounts.models import Department
 from portal.accounts.permissions import AUTHOR, MANAGE_DOCUMENTS, is_controller, require_role
+from portal.audit.access import lock_row
 from portal.audit.clauses import validate_clause_refs
 from portal.documents import form_schema
 from portal.documents.labels import format_label, next_label
 from portal.documents.models import (CONFIDENTIALITY, DOC_TYPES, OPEN_STATES, Document, Revision)
 from portal.documents.queries import can_view_document, code_is
-from portal.errors import Conflict, NotAllowed, ValidationFailed
+from portal.errors import Conflict, DomainError, NotAllowed, ValidationFailed
 from portal.extensions import db
 from portal.numbering import validate_pattern
 from portal.search.outbox import enqueue
@@ -180,10 +181,18 @@ def _body_from_docx(data: bytes, filename: str) -> dict:
     except UploadRejected as exc:
         raise domain_error(exc) from exc
     try:
-        html = sanitize_html(docx_to_html(data))
+        html = docx_to_html(data)
+    except UploadRejected as exc:
+        raise domain_error(exc) from exc
+    except DomainError:
+        raise  # a limit of the import (too many paragraphs), said as such
     except Exception as exc:  # python-docx raises many types on malformed XML parts
         raise ValidationFailed(f"The .docx could not be read: {type(exc).__name__}.",
                                code="corrupt_docx") from exc
+    if len(html) > MAX_BODY:  # the limit of a body typed in the editor
+        raise ValidationFailed(_("The document is too long: its text and markup take more than "
+                                 "%(limit)d characters.", limit=MAX_BODY), code="docx_too_long")
+    html = sanitize_html(html)
     return {"body_html": html, "text": html_to_text(html), "source_sha256": storage.store_bytes(data),
             "source_filename": filename}
 
@@ -205,13 +214,13 @@ def _latest_label(doc: Document) -> tuple[str, int] | None:
 def start_revision(actor, doc: Document, data: dict, upload=None) -> Revision:
     """Open a new draft revision; its author is the actor."""
     require_role(actor, AUTHOR, "write revisions")
-    if doc.status == "obsolete":
-        raise Conflict("The document is obsolete.", code="document_obsolete")
-    if any(r.state in OPEN_STATES for r in doc.revisions):
-        raise Conflict("This document already has an unreleased revision.", code="open_revision_exists")
+    _check_may_start(doc)
+    values = _content_values(actor, doc, Fields(data), upload, creating=True)
+    # Converting and sanitising the body took time, outside the write transaction: the
+    # write starts here, with the document re-read under its lock, and checked again.
+    lock_row(doc)
+    _check_may_start(doc)
     first = not doc.revisions
-    f = Fields(data)
-    values = _content_values(actor, doc, f, upload, creating=True)
     if not first and not values.get("change_reason"):
         raise ValidationFailed("A change reason is required after the first revision.",
                                fields={"change_reason": "required after the first revision"})
@@ -229,6 +238,13 @@ def start_revision(actor, doc: Document, data: dict, upload=None) -> Revision:
     enqueue("revision", rev.id)
     db.session.commit()
     return rev
+
+
+def _check_may_start(doc: Document) -> None:
+    if doc.status == "obsolete":
+        raise Conflict("The document is obsolete.", code="document_obsolete")
+    if any(r.state in OPEN_STATES for r in doc.revisions):
+        raise Conflict("This document already has an unreleased revision.", code="open_revision_exists")
 
 
 def _inherit_from_current(doc: Document, rev: Revision, values: dict) -> None:
@@ -249,14 +265,19 @@ def can_edit_revision(user, rev: Revision) -> bool:
     return user is not None and (user.id == rev.author_id or is_controller(user))
 
 
-def update_revision(actor, rev: Revision, data: dict, upload=None) -> Revision:
-    """Edit a draft (its author or a controller); anything past draft is frozen."""
+def _check_draft_editable(actor, rev: Revision) -> None:
     if rev.state != "draft":
         raise Conflict("Only a draft revision can be edited.", code="not_draft")
     if not can_edit_revision(actor, rev):
         raise NotAllowed("Only the author or a document controller may edit this draft.")
-    f = Fields(data)
-    values = _content_values(actor, rev.document, f, upload, creating=False)
+
+
+def update_revision(actor, rev: Revision, data: dict, upload=None) -> Revision:
+    """Edit a draft (its author or a controller); anything past draft is frozen."""
+    _check_draft_editable(actor, rev)
+    values = _content_values(actor, rev.document, Fields(data), upload, creating=False)
+    lock_row(rev)  # the write starts after the slow body conversion: check again under the lock
+    _check_draft_editable(actor, rev)
     before = revision_state(rev)
     if "change_level" in values and len(rev.document.revisions) > 1:
         earlier = [r for r in rev.document.revisions if r.id != rev.id]
@@ -282,18 +303,18 @@ def set_form_template(actor, rev: Revision, data: bytes, filename: str) -> Revis
     from portal.security.attachments import domain_error
     from portal.security.uploads import UploadRejected, check_docx, clean_filename
 
-    if rev.state != "draft":
-        raise Conflict("Only a draft revision can be edited.", code="not_draft")
-    if not can_edit_revision(actor, rev):
-        raise NotAllowed("Only the author or a document controller may edit this draft.")
+    _check_draft_editable(actor, rev)
     if rev.document.doc_type != "form":
         raise ValidationFailed("Only forms have a Word layout.", code="not_a_form")
     try:
         check_docx(data, clean_filename(filename), max_bytes=_max_upload())
     except UploadRejected as exc:
         raise domain_error(exc) from exc
+    digest = storage.store_bytes(data)
+    lock_row(rev)  # the write starts after the checks of the file: check the draft again
+    _check_draft_editable(actor, rev)
     before = revision_state(rev)
-    rev.template_sha256 = storage.store_bytes(data)
+    rev.template_sha256 = digest
     trail.record(actor, "revision.template", "revision", rev.id, before,
                  {**revision_state(rev), "template_sha256": rev.template_sha256})
     db.session.commit()

@@ -1,7 +1,7 @@
 """Read-side of records: visibility, registers (台账), the records list (记录清单)."""
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, func, select
 
 from portal.accounts.models import Department
 from portal.documents.models import Document
@@ -48,10 +48,12 @@ def record_query(user, form_id=None, number=None, status=None, department=None,
         query = query.where(Record.status == status)
     if department:
         query = query.join(Department, Record.department_id == Department.id).where(Department.code == department)
+    # typed as a date on both sides: PostgreSQL has no date >= varchar (a 500 there before)
+    issued_on = func.date(Record.created_at, type_=Date)
     if date_from:
-        query = query.where(func.date(Record.created_at) >= date_from.isoformat())
+        query = query.where(issued_on >= date_from)
     if date_to:
-        query = query.where(func.date(Record.created_at) <= date_to.isoformat())
+        query = query.where(issued_on <= date_to)
     if q:
         query = query.where(Record.number.ilike(f"%{q.replace('%', '')}%"))
     return query.where(visible_to(user))

@@ -4,6 +4,7 @@ from datetime import date
 from portal import clock, numbering, storage
 from portal.accounts import services as accounts
 from portal.accounts.permissions import is_controller, require_writer
+from portal.audit.access import lock_row
 from portal.documents.models import Document
 from portal.documents.workflow import add_months
 from portal.errors import InvalidState, NotAllowed, ValidationFailed
@@ -165,6 +166,8 @@ def attach_file(actor, rec: Record, data: bytes, filename: str, max_bytes: int) 
     filename = clean_filename(filename)  # checked as it will be shown: no bidi-disguised type
     content_type = check_attachment(data, filename, max_bytes)
     digest = storage.store_bytes(data)
+    lock_row(rec)  # checking and storing the file took time: the write starts here, checked again
+    _require_open(rec)
     att = Attachment(record=rec, sha256=digest, filename=filename, size=len(data),
                      content_type=content_type, uploaded_by=actor, uploaded_at=clock.now())
     db.session.add(att)

@@ -120,7 +120,7 @@ def record_fields(rec: Record) -> dict:
     data_text = _data_text(fields, rec.data or {})
     files = " ".join(a.filename for a in rec.attachments)
     body = _join(data_text, files, rec.void_reason)
-    audience = {"all"} if form.confidentiality != "confidential" else {f"dept:{form.department_id}"}
+    audience = _doc_audience(form)
     tour = form.status == "effective" and form.confidentiality != "confidential"
     return _clean({
         "key": f"record:{rec.id}", "kind": "record", "obj_id": rec.id, "doc_id": form.id,
@@ -132,7 +132,7 @@ def record_fields(rec: Record) -> dict:
         "rank": 0 if rec.status in ("open", "closed") else 1,
         "revision_label": rec.revision_label,
         "date": _local_datetime(rec.created_at), "confidentiality": form.confidentiality,
-        # Like records.queries: confidential forms' records for their department only.
+        # Like records.queries: a record is seen by whoever may see its form.
         "audience": " ".join(sorted(audience | {"controllers"})),
         "tour": "yes" if tour else "no",
     })
@@ -251,8 +251,8 @@ def _revision_options():
 
 
 def _record_options():
-    return (selectinload(Record.form), selectinload(Record.revision),
-            selectinload(Record.department), selectinload(Record.attachments))
+    return (selectinload(Record.form).selectinload(Document.revisions).selectinload(Revision.signatures),
+            selectinload(Record.revision), selectinload(Record.department), selectinload(Record.attachments))
 
 
 # kind in the outbox → (model, key prefix, fields builder, loader options)
@@ -269,7 +269,8 @@ def expand(session, kind: str, object_id: int) -> list[tuple[str, int]]:
 
     "document" → every revision and, for forms, every record (title, department,
     confidentiality and status live on the document). A revision of a confidential
-    document → all its revisions: a new party may now see the older ones.
+    document → all its revisions and records: a new party may now see the older ones.
+    Either → the findings citing what changed as evidence (finding_fields).
     """
     if kind == "document":
         revs = list(session.execute(select(Revision.id).where(Revision.document_id == object_id)).scalars())
@@ -281,7 +282,10 @@ def expand(session, kind: str, object_id: int) -> list[tuple[str, int]]:
         rev = session.get(Revision, object_id)
         findings = _citing_findings(session, {("revision", object_id)})
         if rev is not None and rev.document.confidentiality == "confidential":
-            return [("revision", r.id) for r in rev.document.revisions] + findings
+            # a new party may now see the older revisions and, of a form, its records
+            recs = session.execute(select(Record.id).where(Record.form_id == rev.document_id)).scalars()
+            return ([("revision", r.id) for r in rev.document.revisions] + [("record", r) for r in recs]
+                    + findings)
         return [(kind, object_id)] + findings
     return [(kind, object_id)]
 

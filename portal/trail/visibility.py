@@ -5,6 +5,7 @@ the reader may see). The trail API and the document page's history panel filter 
 SQL, so paging and totals count only what the reader may see. Controllers and admins read the
 whole trail; an object type without a rule here is theirs alone.
 """
+from flask_babel import gettext as _
 from sqlalchemy import and_, false, or_, select
 
 from portal.accounts.permissions import is_controller
@@ -136,11 +137,11 @@ def require_trail_access(user, object_type: str | None, object_id: int | None) -
     from the reader is 404, as on every other channel."""
     if object_type and object_id is not None:
         if not can_view_object(user, object_type, object_id):
-            raise NotFound("No such object.")
+            raise NotFound(_("No such object."))
         return
     if reads_whole_trail(user) or user.role == "auditor":
         return
-    raise NotAllowed("Only controllers and auditors may read the whole trail.")
+    raise NotAllowed(_("Only controllers and auditors may read the whole trail."))
 
 
 def as_seen_by(user, entry) -> dict:
