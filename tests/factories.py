@@ -1,11 +1,13 @@
 """Test object factories: departments, users, tokens, documents at any workflow state."""
 import itertools
+import re
 
 from portal.accounts import services as accounts
 from portal.documents import services as documents
 from portal.documents import workflow
 
 PASSWORD = "correct-horse-1"
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 _counter = itertools.count(1)
 
 
@@ -52,8 +54,10 @@ class Factories:
         return Api(self.app.test_client(), self.token(user))
 
     def login(self, client, user, password=PASSWORD):
-        return client.post("/login", data={"username": user.username, "password": password},
-                           follow_redirects=False)
+        """Sign ``client`` in through the login form, CSRF token and all."""
+        token = CSRF_RE.search(client.get("/login").get_data(as_text=True)).group(1)
+        return client.post("/login", data={"csrf_token": token, "username": user.username,
+                                           "password": password}, follow_redirects=False)
 
     def document(self, controller=None, **overrides):
         controller = controller or self.user("controller")

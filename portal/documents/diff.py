@@ -4,12 +4,14 @@ Lines are compared first, so unchanged stretches of a long document cost almost
 nothing; only replaced blocks of lines are compared token by token. A token is a single
 CJK character, a run of other letters/digits, a run of whitespace, or one other character.
 
-difflib's SequenceMatcher costs about one step per pair of equal elements, which is
-quadratic on repeated lines (a revision diffed with itself, 32,000 identical lines). So
-common prefixes and suffixes are cut off first (identical texts cost one pass), large
-regions are split at lines that occur once on each side (patience diff), and the whole
-comparison has a work budget: past it, the rest is shown as removed and added lines and
-the page says so.
+difflib's SequenceMatcher steps once per pair of equal elements in each longest-match
+search, and runs one search per matching block it finds: quadratic on repeated lines (a
+revision diffed with itself, 32,000 identical lines) and cubic on a rewritten block where
+only line breaks and numbers match. So common prefixes and suffixes are cut off first
+(identical texts cost one pass), large regions are split at lines that occur once on each
+side (patience diff), blocks too unlike to read as a word diff are never token-compared,
+and every search pays the whole diff's work budget before it runs: past the budget, the
+rest is shown as removed and added lines and the page says so.
 """
 
 from __future__ import annotations
@@ -28,12 +30,10 @@ _CJK = (
     "\U00020000-\U0003134f"
 )
 _TOKEN_RE = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])[^\W_])+|\s+|.", re.DOTALL)
-# SequenceMatcher's cost is about the number of pairs of equal elements it compares.
-# Past this many in one replaced block, the block is shown as whole deleted and inserted
-# lines; past this many in one region of lines, the region is split at unique lines.
-MAX_TOKEN_PAIRS = 1_000_000
+# Past this many pairs of equal lines in one region, the region is split at unique lines
+# rather than searched whole.
 MAX_LINE_PAIRS = 1_000_000
-# The whole diff's budget, in compared pairs and lines scanned (a few seconds at most).
+# The whole diff's budget, in pairs compared and elements scanned (a few seconds at most).
 MAX_DIFF_WORK = 6_000_000
 # Below this similarity a token diff is confetti (common characters such as 的 match by
 # chance), so the block reads better as whole deleted and inserted lines.
@@ -54,10 +54,40 @@ class _Budget:
 
     def spend(self, work: int) -> bool:
         if work > self.left:
-            self.cut = True
             return False
         self.left -= work
         return True
+
+
+class _OutOfBudget(Exception):
+    pass
+
+
+class _BudgetedMatcher(SequenceMatcher):
+    """A SequenceMatcher whose every longest-match search pays its worst case first: one
+    step per element of its range of ``a`` and per position of that element in ``b``.
+    Counting pairs once for the whole comparison understates it by the number of blocks."""
+
+    def __init__(self, a, b, budget: _Budget) -> None:
+        self._budget = budget
+        super().__init__(None, a, b, autojunk=False)
+
+    def find_longest_match(self, alo=0, ahi=None, blo=0, bhi=None):
+        ahi = len(self.a) if ahi is None else ahi
+        positions = self.b2j
+        cost = (ahi - alo) + sum(len(positions.get(x, ())) for x in self.a[alo:ahi])
+        if not self._budget.spend(cost):
+            raise _OutOfBudget
+        return super().find_longest_match(alo, ahi, blo, bhi)
+
+
+def _budgeted_blocks(a, b, offset_a: int, offset_b: int, budget: _Budget) -> list[tuple] | None:
+    """Matching blocks of ``a`` and ``b`` shifted by the offsets, or None past the budget."""
+    try:
+        found = _BudgetedMatcher(a, b, budget).get_matching_blocks()
+    except _OutOfBudget:
+        return None
+    return [(offset_a + i, offset_b + j, n) for i, j, n in found if n]
 
 
 def diff_html(old_text: str, new_text: str) -> str:
@@ -103,14 +133,18 @@ def _matching_lines(old: list[str], new: list[str], budget: _Budget) -> list[tup
 def _match_region(a, b, region, blocks, budget) -> list[tuple]:
     """Match one region: record its blocks and return the sub-regions still to match."""
     alo, ahi, blo, bhi = _strip_common_ends(a, b, *region, blocks)
-    if alo == ahi or blo == bhi or not budget.spend((ahi - alo) + (bhi - blo)):
+    if alo == ahi or blo == bhi:
+        return []
+    if not budget.spend((ahi - alo) + (bhi - blo)):
+        budget.cut = True
         return []
     count_a, count_b = Counter(a[alo:ahi]), Counter(b[blo:bhi])
     pairs = sum(n * count_b[x] for x, n in count_a.items())
-    if pairs <= MAX_LINE_PAIRS and budget.spend(pairs):
-        matcher = SequenceMatcher(None, a[alo:ahi], b[blo:bhi], autojunk=False)
-        blocks.extend((alo + i, blo + j, n) for i, j, n in matcher.get_matching_blocks() if n)
-        return []
+    if pairs <= min(MAX_LINE_PAIRS, budget.left):
+        found = _budgeted_blocks(a[alo:ahi], b[blo:bhi], alo, blo, budget)
+        if found is not None:
+            blocks.extend(found)
+            return []
     anchors = _unique_anchors(a, b, (alo, ahi, blo, bhi), count_a, count_b)
     if not anchors:
         budget.cut = True  # shown as removed and added lines
@@ -177,18 +211,26 @@ def _opcodes(blocks: list[tuple], len_a: int, len_b: int) -> list[tuple]:
 
 
 def _matching_tokens(old: list[str], new: list[str], budget: _Budget) -> list[tuple] | None:
-    """Matching blocks of two token lists, or None when comparing them costs too much."""
+    """Matching blocks of two token lists; None when they are too unlike to read as a word
+    diff (decided by counting, before any search) or comparing them costs too much."""
     blocks: list[tuple] = []
     alo, ahi, blo, bhi = _strip_common_ends(old, new, 0, len(old), 0, len(new), blocks)
     if alo < ahi and blo < bhi:
-        count_b = Counter(new[blo:bhi])
-        pairs = sum(count_b[x] for x in old[alo:ahi])
-        if pairs > MAX_TOKEN_PAIRS or not budget.spend(pairs):
+        kept = sum(n for _i, _j, n in blocks)
+        # At most the common multiset of tokens can match: a cheap upper bound.
+        common = sum((Counter(old[alo:ahi]) & Counter(new[blo:bhi])).values())
+        if not _similar(kept + common, len(old), len(new)):
+            return None
+        found = _budgeted_blocks(old[alo:ahi], new[blo:bhi], alo, blo, budget)
+        if found is None:
             budget.cut = True
             return None
-        matcher = SequenceMatcher(None, old[alo:ahi], new[blo:bhi], autojunk=False)
-        blocks.extend((alo + i, blo + j, n) for i, j, n in matcher.get_matching_blocks() if n)
+        blocks.extend(found)
     return sorted(blocks)
+
+
+def _similar(matched: int, len_old: int, len_new: int) -> bool:
+    return 2 * matched >= MIN_TOKEN_SIMILARITY * (len_old + len_new)
 
 
 def _diff_replaced_block(out: "_LineWriter", old: list[str], new: list[str],
@@ -196,8 +238,7 @@ def _diff_replaced_block(out: "_LineWriter", old: list[str], new: list[str],
     old_tokens = tokenize("\n".join(old))
     new_tokens = tokenize("\n".join(new))
     blocks = _matching_tokens(old_tokens, new_tokens, budget)
-    matched = sum(n for _i, _j, n in blocks or ())
-    if blocks is None or 2 * matched < MIN_TOKEN_SIMILARITY * (len(old_tokens) + len(new_tokens)):
+    if blocks is None or not _similar(sum(n for _i, _j, n in blocks), len(old_tokens), len(new_tokens)):
         out.whole_lines(old, "del")
         out.whole_lines(new, "ins")
         return

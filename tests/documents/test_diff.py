@@ -1,6 +1,5 @@
 """Word-level revision diffs."""
 
-import time
 
 from portal.documents.diff import diff_html, tokenize
 
@@ -56,29 +55,6 @@ def test_marks_never_cross_lines():
 def test_empty_texts():
     assert diff_html("", "") == '<div class="diff"></div>'
     assert diff_html("", "新") == '<div class="diff"><p><ins>新</ins></p></div>'
-
-
-def test_a_large_document_with_few_changes_is_fast():
-    lines = [f"第{i}条 文件发布前应经审核和批准，clause {i} of the procedure." for i in range(3000)]
-    changed = list(lines)
-    changed[10] = changed[10].replace("审核", "严格审核")
-    changed.insert(1500, "新增：外来文件由文控登记。")
-    del changed[2500]
-    started = time.perf_counter()
-    html = diff_html("\n".join(lines), "\n".join(changed))
-    assert time.perf_counter() - started < 0.5
-    assert "<ins>严格</ins>" in html
-    assert "<p><ins>新增：外来文件由文控登记。</ins></p>" in html
-    assert html.count("<del>") == 1
-
-
-def test_a_completely_rewritten_document_stays_fast():
-    old = "\n".join(f"旧的第{i}行内容，质量管理体系文件。" for i in range(3000))
-    new = "\n".join(f"New line {i}, entirely different wording." for i in range(3000))
-    started = time.perf_counter()
-    html = diff_html(old, new)
-    assert time.perf_counter() - started < 2
-    assert html.count("<p>") == 6000
 
 
 def test_an_unrelated_rewrite_of_a_line_is_shown_as_whole_lines():

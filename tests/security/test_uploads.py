@@ -2,7 +2,6 @@
 
 import io
 import struct
-import time
 import zipfile
 
 import docx
@@ -109,7 +108,6 @@ def test_a_docx_with_a_bad_crc_is_422():
 
 def test_a_zip_bomb_is_422():
     buffer = io.BytesIO()
-    started = time.perf_counter()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("[Content_Types].xml", CONTENT_TYPES)
         archive.writestr("word/document.xml", b"<w:document/>")
@@ -119,7 +117,6 @@ def test_a_zip_bomb_is_422():
                 member.write(chunk)
     error = rejection(buffer.getvalue())
     assert (error.code, error.status) == ("zip_bomb", 422)
-    assert time.perf_counter() - started < 3
 
 
 def test_a_high_compression_ratio_alone_is_a_bomb():
