@@ -19,7 +19,7 @@ from portal.extensions import db
 from portal.security.html import sanitize_html
 from portal.security.html_parsing import MAX_NESTING
 from portal.trail.models import TrailEntry
-from workcount import growth, lines_run
+from workcount import growth
 
 LINEAR = 6  # 4 times the input may cost at most this many times the work (quadratic: 16)
 
