@@ -68,8 +68,8 @@ def _open_document(data: bytes):
     try:
         return docx.Document(io.BytesIO(data))
     except Exception as exc:
-        raise UploadRejected("corrupt_docx", "The .docx file cannot be read as a Word "
-                             "document.", 422) from exc
+        raise UploadRejected("corrupt_docx", _("The .docx file cannot be read as a Word "
+                               "document."), 422) from exc
 
 
 class _BlockConverter:

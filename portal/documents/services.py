@@ -187,7 +187,7 @@ def _body_from_docx(data: bytes, filename: str) -> dict:
     except DomainError:
         raise  # a limit of the import (too many paragraphs), said as such
     except Exception as exc:  # python-docx raises many types on malformed XML parts
-        raise ValidationFailed(f"The .docx could not be read: {type(exc).__name__}.",
+        raise ValidationFailed(_("The .docx could not be read: %(error)s.", error=type(exc).__name__),
                                code="corrupt_docx") from exc
     if len(html) > MAX_BODY:  # the limit of a body typed in the editor
         raise ValidationFailed(_("The document is too long: its text and markup take more than "
@@ -222,7 +222,7 @@ def start_revision(actor, doc: Document, data: dict, upload=None) -> Revision:
     _check_may_start(doc)
     first = not doc.revisions
     if not first and not values.get("change_reason"):
-        raise ValidationFailed("A change reason is required after the first revision.",
+        raise ValidationFailed(_("A change reason is required after the first revision."),
                                fields={"change_reason": "required after the first revision"})
     edition, modification = next_label(_latest_label(doc), values["change_level"])
     rev = Revision(document=doc, author=actor, edition=edition, modification=modification,
@@ -289,7 +289,7 @@ def update_revision(actor, rev: Revision, data: dict, upload=None) -> Revision:
     for key, value in values.items():
         setattr(rev, key, value)
     if len(rev.document.revisions) > 1 and not rev.change_reason:
-        raise ValidationFailed("A change reason is required after the first revision.",
+        raise ValidationFailed(_("A change reason is required after the first revision."),
                                fields={"change_reason": "required after the first revision"})
     rev.updated_at = clock.now()
     trail.record(actor, "revision.update", "revision", rev.id, before, revision_state(rev))

@@ -2,9 +2,11 @@
 import io
 import zipfile
 
+from flask_babel import gettext as _
+
 from portal.errors import DomainError, TooLarge, UnsupportedType, ValidationFailed
 from portal.security.uploads import (_CORRUPTION_ERRORS, _ZIP_MAGIC, MAX_RATIO, UploadRejected,
-                                     _check_by_decompressing, _check_declared)
+                                     _check_by_decompressing, _check_declared, too_large)
 
 # Evidence people attach to records: scans, photos, office files, PDFs, plain text.
 ALLOWED = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
@@ -28,15 +30,15 @@ def check_attachment(data: bytes, filename: str, max_bytes: int) -> str:
 
 def _check(data: bytes, filename: str, max_bytes: int) -> str:
     if len(data) > max_bytes:
-        raise UploadRejected("file_too_large", f"The file is larger than {max_bytes} bytes.", 413)
+        raise too_large(max_bytes)
     ext = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if ext not in ALLOWED or data.startswith(EXECUTABLE_MAGIC):
         raise UploadRejected("unsupported_file_type",
-                             "Allowed: " + ", ".join(sorted(ALLOWED)) + "; never executables.", 415)
+                             _("Allowed: %(types)s; never executables.", types=", ".join(sorted(ALLOWED))), 415)
     if ext in MAGIC and not data.startswith(MAGIC[ext]):
-        raise UploadRejected("unsupported_file_type", f"The content is not a {ext} file.", 415)
+        raise UploadRejected("unsupported_file_type", _("The content is not a %(ext)s file.", ext=ext), 415)
     if ext in (".txt", ".csv") and b"\x00" in data[:8192]:
-        raise UploadRejected("unsupported_file_type", "A text file must not contain binary data.", 415)
+        raise UploadRejected("unsupported_file_type", _("A text file must not contain binary data."), 415)
     if ext in (".docx", ".xlsx"):
         _check_zip(data)
     return ALLOWED[ext]
@@ -50,7 +52,7 @@ def _check_zip(data: bytes, max_uncompressed: int = 100 * 1024 * 1024,
             _check_declared(members, max_uncompressed, max_ratio)
             _check_by_decompressing(archive, members, max_uncompressed, max_ratio)
     except _CORRUPTION_ERRORS as exc:
-        raise UploadRejected("corrupt_file", f"The file is damaged: {exc}", 422) from exc
+        raise UploadRejected("corrupt_file", _("The file is damaged: %(detail)s", detail=exc), 422) from exc
 
 
 def domain_error(exc: UploadRejected) -> DomainError:

@@ -8,6 +8,8 @@ import unicodedata
 import zipfile
 import zlib
 
+from flask_babel import gettext as _
+
 DOCX_REQUIRED_MEMBERS = ("[Content_Types].xml", "word/document.xml")
 MAX_MEMBERS = 2000
 # Parts smaller than this cannot amplify into anything harmful, and small repetitive XML
@@ -61,20 +63,29 @@ class UploadRejected(Exception):
         self.status = status
 
 
-def _too_large(limit: int) -> UploadRejected:
-    return UploadRejected("file_too_large", f"The file is larger than {limit} bytes.", 413)
+def too_large(limit: int) -> UploadRejected:
+    return UploadRejected("file_too_large", _("The file is larger than %(limit)d bytes.", limit=limit), 413)
 
 
 def _not_a_docx(detail: str) -> UploadRejected:
-    return UploadRejected("not_a_docx", f"The file is not a Word .docx document: {detail}.", 415)
+    return UploadRejected("not_a_docx", _("The file is not a Word .docx document: %(detail)s.",
+                                          detail=detail), 415)
 
 
 def _corrupt(detail: str) -> UploadRejected:
-    return UploadRejected("corrupt_docx", f"The .docx file is damaged: {detail}.", 422)
+    return UploadRejected("corrupt_docx", _("The .docx file is damaged: %(detail)s.", detail=detail), 422)
 
 
 def _zip_bomb(detail: str) -> UploadRejected:
-    return UploadRejected("zip_bomb", f"The .docx file expands too much: {detail}.", 422)
+    return UploadRejected("zip_bomb", _("The .docx file expands too much: %(detail)s.", detail=detail), 422)
+
+
+def unpacks_too_large(limit: int) -> str:
+    return _("more than %(limit)d bytes uncompressed", limit=limit)
+
+
+def compressed_too_much(name: str, ratio: int) -> str:
+    return _("%(name)s is compressed more than %(ratio)d:1", name=name, ratio=ratio)
 
 
 def check_docx(data: bytes, filename: str, max_bytes: int = 10 * 1024 * 1024,
@@ -85,11 +96,11 @@ def check_docx(data: bytes, filename: str, max_bytes: int = 10 * 1024 * 1024,
     member is then stream-decompressed under a hard cap, because declared sizes can lie.
     """
     if len(data) > max_bytes:
-        raise _too_large(max_bytes)
+        raise too_large(max_bytes)
     if not (filename or "").strip().lower().endswith(".docx"):
-        raise UploadRejected("unsupported_file_type", "Only .docx files are accepted.", 415)
+        raise UploadRejected("unsupported_file_type", _("Only .docx files are accepted."), 415)
     if not data.startswith(_ZIP_MAGIC):
-        raise _not_a_docx("it is not a zip archive")
+        raise _not_a_docx(_("it is not a zip archive"))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
@@ -104,22 +115,23 @@ def _check_docx_parts(members: list[zipfile.ZipInfo]) -> None:
     names = {info.filename for info in members}
     missing = [name for name in DOCX_REQUIRED_MEMBERS if name not in names]
     if missing:
-        raise _not_a_docx("missing " + ", ".join(missing))
+        raise _not_a_docx(_("%(parts)s missing", parts=", ".join(missing)))
     # zipfile never yields more than a member's declared size, so this bound holds.
     for info in members:
         if info.filename.lower().endswith((".xml", ".rels")) and info.file_size > MAX_XML_PART_BYTES:
-            raise _zip_bomb(f"{info.filename} is larger than {MAX_XML_PART_BYTES} bytes uncompressed")
+            raise _zip_bomb(_("%(name)s is larger than %(limit)d bytes uncompressed",
+                             name=info.filename, limit=MAX_XML_PART_BYTES))
 
 
 def _check_declared(members: list[zipfile.ZipInfo], max_uncompressed: int,
                     max_ratio: int) -> None:
     if len(members) > MAX_MEMBERS:
-        raise _zip_bomb(f"more than {MAX_MEMBERS} parts")
+        raise _zip_bomb(_("more than %(limit)d parts", limit=MAX_MEMBERS))
     if sum(info.file_size for info in members) > max_uncompressed:
-        raise _zip_bomb(f"more than {max_uncompressed} bytes uncompressed")
+        raise _zip_bomb(unpacks_too_large(max_uncompressed))
     for info in members:
         if _ratio(info.file_size, info.compress_size) > max_ratio:
-            raise _zip_bomb(f"{info.filename} is compressed more than {max_ratio}:1")
+            raise _zip_bomb(compressed_too_much(info.filename, max_ratio))
 
 
 def _check_by_decompressing(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo],
@@ -133,9 +145,9 @@ def _check_by_decompressing(archive: zipfile.ZipFile, members: list[zipfile.ZipI
                 produced += len(chunk)
                 total += len(chunk)
                 if total > max_uncompressed:
-                    raise _zip_bomb(f"more than {max_uncompressed} bytes uncompressed")
+                    raise _zip_bomb(unpacks_too_large(max_uncompressed))
                 if _ratio(produced, info.compress_size) > max_ratio:
-                    raise _zip_bomb(f"{info.filename} is compressed more than {max_ratio}:1")
+                    raise _zip_bomb(compressed_too_much(info.filename, max_ratio))
 
 
 def _ratio(uncompressed: int, compressed: int) -> float:

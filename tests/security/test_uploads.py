@@ -5,6 +5,7 @@ import struct
 import zipfile
 
 import docx
+import flask_babel
 import pytest
 
 from portal.security.uploads import UploadRejected, check_docx
@@ -157,3 +158,23 @@ def test_rejection_is_an_exception_with_a_message():
     error = UploadRejected("zip_bomb", "expands too much", 422)
     assert isinstance(error, Exception)
     assert str(error) == "expands too much"
+
+
+def test_upload_refusals_speak_the_readers_language(f):
+    """The refusal a 文控 reads is in Chinese by default and in English on request."""
+    controller = f.user("controller")
+    api, doc = f.api(controller), f.document(controller)
+
+    def refuse(language):
+        # The fixture's app context outlives each request, and flask-babel caches the
+        # locale there; a real server starts every request afresh.
+        flask_babel.refresh()
+        resp = api.post(f"/documents/{doc.id}/revisions?lang={language}",
+                        data={"file": (io.BytesIO(b"not a zip at all"), "质量手册.docx"),
+                              "change_summary": "首版发行"},
+                        content_type="multipart/form-data")
+        assert resp.status_code == 415, resp.get_json()
+        return resp.get_json()["error"]
+
+    assert refuse("zh_CN") == {"code": "not_a_docx", "message": "该文件不是 Word .docx 文档：它不是 zip 压缩包。"}
+    assert refuse("en")["message"] == "The file is not a Word .docx document: it is not a zip archive."
