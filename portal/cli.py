@@ -48,11 +48,13 @@ def init_database() -> None:
     from flask_migrate import upgrade
 
     from portal.audit.clauses import load_catalogue
+    from portal.workdays import load_calendar
 
     from portal.search.indexer import ensure_current
 
     upgrade(directory=current_app.extensions["migrate"].directory)
     load_catalogue()
+    load_calendar()
     ensure_current()
 
 

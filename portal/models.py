@@ -7,3 +7,6 @@ from portal.search.models import Evidence, SearchOutbox  # noqa: F401
 from portal.trail.models import TrailEntry, TrailHead  # noqa: F401
 from portal.numbering import NumberCounter  # noqa: F401
 from portal.records.models import Attachment, Record, RecordCorrection  # noqa: F401
+from portal.objectives.models import Objective  # noqa: F401
+from portal.procedures.models import ProcedureRun, RunStep  # noqa: F401
+from portal.workdays import CalendarDay  # noqa: F401

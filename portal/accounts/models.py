@@ -20,7 +20,12 @@ class Department(db.Model):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
+    # Receives escalations of overdue procedure steps (CONTRACT "Procedure runs").
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", use_alter=True,
+                                                              name="fk_department_manager_id_user"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow_column_default)
+
+    manager: Mapped["User | None"] = relationship(foreign_keys=[manager_id])
 
 
 class User(UserMixin, db.Model):
@@ -45,7 +50,7 @@ class User(UserMixin, db.Model):
     email: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow_column_default)
 
-    department: Mapped[Department | None] = relationship()
+    department: Mapped[Department | None] = relationship(foreign_keys=[department_id])
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

@@ -8,7 +8,7 @@ from portal.database import UTCDateTime
 from portal.extensions import db
 
 OBJECT_TYPES = ("document", "revision", "copy", "record", "run", "audit", "finding",
-                "action", "user", "department", "token", "form", "evidence")
+                "action", "user", "department", "token", "form", "evidence", "objective", "calendar")
 
 
 class TrailEntry(db.Model):

@@ -1,0 +1,1 @@
+"""Procedure runs: a controlled procedure's steps walked in order, each with its clock."""
