@@ -69,13 +69,20 @@ def configure_blueprints(app: Flask) -> None:
     from portal.records.views import bp as records_views
     from portal.trail.api import bp as trail_api
     from portal.views import bp as main_views
+    from portal.procedures.api import bp as procedures_api
+    from portal.procedures.views import bp as procedures_views
+    from portal.objectives.api import bp as objectives_api
+    from portal.objectives.views import bp as objectives_views
+    from portal.calendar_api import bp as calendar_api
+    from portal.calendar_views import bp as calendar_views
 
     for bp in (api_root, accounts_api, documents_api, copies_api, records_api, trail_api, audit_api,
-               notifications_api, search_api):
+               notifications_api, search_api, procedures_api, objectives_api, calendar_api):
         csrf.exempt(bp)  # the token API authenticates by bearer token, never by cookie
         app.register_blueprint(bp, url_prefix="/api/v1")
     for bp in (main_views, accounts_views, documents_views, copies_views, records_views,
-               designer_views, search_views, audit_views):
+               designer_views, search_views, audit_views, procedures_views, objectives_views,
+               calendar_views):
         app.register_blueprint(bp)
 
 

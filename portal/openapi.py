@@ -503,16 +503,29 @@ def _openapi_document() -> dict:
                 "schema": {"type": "object", "required": ["openapi", "paths"]}}}}}}
 
 
+def _parts() -> list:
+    """Domains that describe their own operations (imported late: they use the shorthands here)."""
+    from portal import calendar_openapi
+    from portal.objectives import openapi_part as objectives
+    from portal.procedures import openapi_part as procedures
+
+    return [procedures, objectives, calendar_openapi]
+
+
 def spec() -> dict:
     paths: dict = {"/openapi.json": {"get": _openapi_document()}}
-    for method, path, summary, o in OPERATIONS:
+    parts = _parts()
+    for method, path, summary, o in OPERATIONS + [o for part in parts for o in part.OPERATIONS]:
         paths.setdefault(path, {})[method] = _operation(method, path, summary, o)
+    schemas = {**ANSWERS, **BODIES}
+    for part in parts:
+        schemas.update({**part.ANSWERS, **part.BODIES})
     return {"openapi": "3.1.0",
             "info": {"title": "portal API", "version": "1",
                      "description": "Document control, records and audits. Bearer tokens from "
                                     "`portal create-token`. Lists are {items, total, page, per_page}; errors "
                                     "are {error: {code, message, fields}}; 405 answers carry `Allow`."},
             "servers": [{"url": "/api/v1"}], "paths": paths,
-            "components": {"schemas": {**ANSWERS, **BODIES},
+            "components": {"schemas": schemas,
                            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
             "security": [{"bearer": []}]}
