@@ -69,13 +69,15 @@ def init_command():
 @main.command("create-department")
 @click.argument("code")
 @click.argument("name")
+@click.option("--manager", default=None, help="username of the manager, who receives escalations")
 @with_app()
-def create_department(code, name):
-    """Register a department, e.g. `portal create-department SH 售后服务部`."""
+def create_department(code, name, manager):
+    """Register a department, e.g. `portal create-department SH 售后服务部 --manager wang`."""
     from portal.accounts.services import create_department as create
 
-    dept = create("cli", code, name)
-    click.echo(f"department {dept.code} {dept.name} created")
+    dept = create("cli", code, name, manager)
+    managed = f", manager {dept.manager.username}" if dept.manager else ""
+    click.echo(f"department {dept.code} {dept.name} created{managed}")
 
 
 @main.command("create-user")

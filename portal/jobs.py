@@ -1,4 +1,5 @@
-"""Housekeeping the server runs by itself: due releases, review reminders, e-mail, indexing."""
+"""Housekeeping the server runs by itself: due releases, review reminders, escalations of overdue
+steps, e-mail, indexing."""
 import logging
 import threading
 import time
@@ -15,6 +16,7 @@ def run_jobs_once(app) -> dict:
     from portal.documents.workflow import activate_due_revisions
     from portal.extensions import db
     from portal.notifications.services import deliver_backlog
+    from portal.procedures.services import escalate_overdue
 
     done = {}
     with app.app_context():
@@ -22,6 +24,8 @@ def run_jobs_once(app) -> dict:
         try:
             for name, job in (("activated", activate_due_revisions),
                               ("review_reminders", lambda: notify_due_reviews(app.config["REVIEW_WARNING_DAYS"])),
+                              # before delivery: this round's escalation notices go out in it
+                              ("escalations", escalate_overdue),
                               ("notifications", deliver_backlog)):
                 try:
                     done[name] = job()

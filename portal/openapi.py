@@ -9,7 +9,7 @@ from portal.accounts.models import ROLES
 from portal.api_support import MAX_PER_PAGE
 from portal.audit.models import ACTION_STATES, AUDIT_STATES, CHECK_RESULTS, CLASSIFICATIONS, EVIDENCE_KINDS
 from portal.audit.services import MAX_EVIDENCE, TEXT_MAX
-from portal.documents.form_schema import COLUMN_TYPES, FIELD_TYPES, MAX_FIELDS, STEP_ROLES
+from portal.documents.form_schema import COLUMN_TYPES, FIELD_TYPES, MAX_FIELDS
 from portal.documents.models import (CONFIDENTIALITY, COPY_STATUSES, DOC_TYPES, DOCUMENT_STATUSES, RECALL_OUTCOMES,
                                      REVIEW_OUTCOMES, REVISION_STATES, SIGNATURE_MEANINGS)
 from portal.documents.services import MAX_BODY
@@ -103,7 +103,8 @@ ANSWERS = {
                                          "description": "field name → why it was refused"})),
     "User": record_of(id=INT, username=STR, name=STR, role=enum(ROLES), department=OPT_STR,
                       active=BOOL, email=OPT_STR, expires=OPT_DAY),
-    "Department": record_of(id=INT, code=STR, name=STR, active=BOOL),
+    "Department": record_of(id=INT, code=STR, name=STR, active=BOOL,
+                            manager=dict(OPT_STR, description="username; null when none")),
     "Token": record_of(token=STR, user=STR),
     "RevokedToken": record_of(id=INT, revoked_at=TIME),
     "Clause": record_of(standard=STR, number=STR, title=STR, title_en=OPT_STR),
@@ -210,9 +211,6 @@ FIELD = obj(["name", "label", "type"],
             columns=dict(array(obj(["name", "label", "type"], name=STR, label=text(200, required=True),
                                    type=enum(COLUMN_TYPES), required=BOOL, choices=array(STR)), 30, 1),
                          description="for type table"))
-STEP = obj(["name", "due_hours"], name=text(200, required=True), form_id=nullable(ID),
-           role=nullable(enum(STEP_ROLES)), department=nullable(text(32, required=True)),
-           due_hours={"type": "integer", "minimum": 1, "maximum": 24 * 366})
 DOCUMENT_FIELDS = dict(
     title=text(300, required=True), clauses=dict(array(text(100), 100), description="e.g. ISO 9001:2015 7.5.3"),
     review_period_months={"type": "integer", "minimum": 1, "maximum": 120},
@@ -233,7 +231,6 @@ TARGET_IDS = dict(finding_id=ID, checklist_item_id=ID)
 
 BODIES = {
     "FieldDefinition": FIELD,
-    "Step": STEP,
     "DepartmentCreate": obj(["code", "name"], code=text(32, required=True), name=text(200, required=True)),
     "UserCreate": obj(["username", "password", "role"], username=text(64, required=True),
                       password=text(200, required=True), role=enum(ROLES), department=CODE, name=text(200),
@@ -306,7 +303,7 @@ def whole(low: int, high: int) -> dict:
 FLAG = enum(("1", "true"))
 PAGING = [query("page", whole(1, 10**6)),
           query("per_page", {**whole(1, MAX_PER_PAGE), "default": 20}, f"at most {MAX_PER_PAGE}")]
-PATH_PARAMS = {"id": ID, "item_id": ID, "year": whole(1900, 9999)}
+PATH_PARAMS = {"id": ID, "item_id": ID, "index": whole(0, 99), "year": whole(1900, 9999), "date": DAY}
 SEARCH_PARAMS = [
     query("q", text(1000), "words (all must occur), \"phrases\", OR, NOT, parentheses"),
     query("kind", text(MAX_FILTER_CHARS), "comma-separated: " + ", ".join(SEARCH_KINDS)),

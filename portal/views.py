@@ -134,10 +134,12 @@ def render_domain_error(exc):
 @bp.get("/")
 @login_required
 def dashboard():
-    """My tasks: revisions waiting for my signature, my drafts, releases to do."""
+    """My tasks: revisions waiting for my signature, my drafts, releases to do, overdue steps."""
     from portal.documents import queries
+    from portal.procedures.queries import overdue_steps_for
 
     return render_template("dashboard.html", tasks=queries.my_tasks(current_user),
+                           overdue_steps=overdue_steps_for(current_user),
                            to_release=queries.to_release(current_user),
                            **queries.copy_tasks(current_user, current_app.config["ACKNOWLEDGE_DAYS"]),
                            reviews=_reviews_due(current_user))

@@ -53,18 +53,32 @@ def _fresh_database(template: str, tmp_path) -> str:
 _pg_engine = None
 
 
+_CALENDAR_STATE = text("SELECT count(*), max(updated_at) FROM calendar_day")
+_shipped_calendar: tuple | None = None  # (state, rows) as `portal init` left them
+
+
 def _empty_postgres() -> None:
-    """Delete every row but the migrations' and the clause catalogue's. DELETE with foreign
-    keys switched off for the transaction is ten times faster than TRUNCATE on small tables."""
-    global _pg_engine
+    """Delete every row but the migrations', the clause catalogue's and the shipped company
+    calendar's (as the SQLite template copy keeps them). DELETE with foreign keys switched off
+    for the transaction is ten times faster than TRUNCATE on small tables."""
+    global _pg_engine, _shipped_calendar
     _pg_engine = _pg_engine or create_engine(PG_URL, poolclass=NullPool)
     with _pg_engine.begin() as conn:
+        if _shipped_calendar is None:
+            _shipped_calendar = (tuple(conn.execute(_CALENDAR_STATE).one()),
+                                 [dict(r._mapping) for r in conn.execute(text("SELECT * FROM calendar_day"))])
         tables = [r[0] for r in conn.execute(text(
             "SELECT tablename FROM pg_tables WHERE schemaname='public' "
-            "AND tablename NOT IN ('alembic_version', 'clause')"))]
+            "AND tablename NOT IN ('alembic_version', 'clause', 'calendar_day')"))]
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         for table in tables:
             conn.execute(text(f'DELETE FROM "{table}"'))
+        state, rows = _shipped_calendar
+        if tuple(conn.execute(_CALENDAR_STATE).one()) != state:  # a test changed the calendar
+            conn.execute(text("DELETE FROM calendar_day"))
+            if rows:
+                conn.execute(text("INSERT INTO calendar_day (day, kind, name, source, updated_at) "
+                                  "VALUES (:day, :kind, :name, :source, :updated_at)"), rows)
 
 
 @pytest.fixture

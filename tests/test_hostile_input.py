@@ -278,7 +278,8 @@ def test_a_well_formed_step_is_kept(capi, procedure, form_doc, controller):
                                              department=controller.department_code, name=" 受理 ")])
     assert resp.status_code == 201, resp.get_json()
     assert resp.get_json()["steps"] == [{"name": "受理", "form_id": form_doc.id, "role": "staff",
-                                         "department": controller.department_code, "due_hours": 24}]
+                                         "department": controller.department_code, "due_hours": 24,
+                                         "escalate_to": "manager"}]
 
 
 @pytest.mark.parametrize("bad", [

@@ -11,7 +11,7 @@ from portal.validation import MAX_ID
 
 
 def _api_routes(app) -> set[tuple[str, str]]:
-    names = {"item_id": "{item_id}", "year": "{year}"}
+    names = {"item_id": "{item_id}", "year": "{year}", "date": "{date}", "index": "{index}"}
     routes = set()
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1/"):

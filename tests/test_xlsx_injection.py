@@ -16,6 +16,8 @@ from portal.documents import distribution
 from portal.documents import services as documents
 from portal.documents import workflow
 from portal.extensions import db
+from portal.objectives import services as objectives
+from portal.procedures import services as runs
 from portal.records import services as records
 from portal.xlsx import EXCEL_MAX_CELL_CHARS, FORMULA_TRIGGERS, workbook_bytes
 
@@ -131,6 +133,16 @@ def world(f):
     external.external_source, external.external_edition = "@SUM(A1:A9)", "+1"
     external.applicability, external.title = "\t=1+1", "=1+1"
     copy.recall_witness = "\r=1+1"
+    procedure = documents.create_document(controller, {"code": "QP-INJ", "title": "售后服务管理程序",
+                                                       "doc_type": "procedure", "department": controller.department_code})
+    proc_rev = documents.start_revision(controller, procedure, {
+        "body_html": "<p>流程</p>", "change_summary": "首版", "steps": [{"name": "受理", "due_hours": 24}]})
+    f.approved(proc_rev)
+    workflow.release_revision(controller, proc_rev, {"effective_date": clock.today().isoformat()})
+    run = runs.start_run(controller, procedure, {"subject": "报修", "department": controller.department_code})
+    run.subject = "=1+1报修"
+    objectives.create_objective(controller, {"name": "=1+1目标", "target": 3, "comparison": ">=", "unit": "count",
+                                             "frequency": "month", "measure": {"kind": "count", "form_id": form.id}})
     db.session.commit()
     return {"controller": controller, "form": form, "holder": holder}
 
@@ -145,6 +157,10 @@ EXPORTS = {
     "/copies?format=xlsx": [LINK, "\r=1+1"],
     "/external?format=xlsx": ["=1+1", "@SUM(A1:A9)", "+1", "\t=1+1"],
     "/api/v1/external-documents.xlsx": ["=1+1", "@SUM(A1:A9)", "+1", "\t=1+1"],
+    "/objectives/export.xlsx": ["=1+1目标"],
+    "/runs.xlsx": ["=1+1报修"],
+    "/api/v1/runs.xlsx": ["=1+1报修"],
+    "/api/v1/objectives.xlsx": ["=1+1目标"],
 }
 
 

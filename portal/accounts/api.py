@@ -1,8 +1,9 @@
 """JSON API for the signed-in user, users, departments and tokens."""
 from flask import g, jsonify
+from flask_babel import gettext as _
 
 from portal.accounts import services
-from portal.accounts.models import User
+from portal.accounts.models import Department, User
 from portal.accounts.permissions import ADMINISTER, require_role
 from portal.accounts.serializers import department_json, user_json
 from portal.api_support import api_blueprint, created, json_body
@@ -33,6 +34,29 @@ def create_department():
     code, name = f.text("code", 32, required=True), f.text("name", 200, required=True)
     f.done("Invalid department.")
     return created(department_json(services.create_department(g.user, code, name)))
+
+
+DEPARTMENT_FIELDS = ("manager", "name")
+
+
+@bp.patch("/departments/<int:dept_id>")
+def update_department(dept_id: int):
+    """Set a department's manager (a username or null) or rename it (admin)."""
+    require_role(g.user, ADMINISTER, "manage departments")
+    dept = db.session.get(Department, dept_id)
+    if dept is None:
+        raise NotFound(_("No such department."))
+    data = json_body()
+    f = Fields(data)
+    for key in data.keys() - set(DEPARTMENT_FIELDS):
+        f.fail(key, "unknown field")
+    values = {"name": f.text("name", 200)}
+    if "manager" in data:
+        if data["manager"] is not None and not isinstance(data["manager"], str):
+            f.fail("manager", "a username or null")
+        values["manager"] = data["manager"]
+    f.done(_("Invalid department."))
+    return jsonify(department_json(services.update_department(g.user, dept, **values)))
 
 
 @bp.get("/users")

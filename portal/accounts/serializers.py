@@ -2,7 +2,8 @@
 
 
 def department_json(d) -> dict:
-    return {"id": d.id, "code": d.code, "name": d.name, "active": d.active}
+    return {"id": d.id, "code": d.code, "name": d.name, "active": d.active,
+            "manager": d.manager.username if d.manager else None}
 
 
 def user_json(u) -> dict:

@@ -19,6 +19,7 @@ from portal.database import write_intent
 from portal.errors import Conflict, NotAllowed, NotAuthenticated, NotFound, ValidationFailed
 from portal.extensions import db
 from portal.trail import services as trail
+from portal.validation import has_illegal_chars
 
 DEPT_CODE = re.compile(r"^[A-Z][A-Z0-9]{0,31}$")
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
@@ -71,8 +72,9 @@ def user_by_username(username: str, field: str = "user") -> User:
     return user
 
 
-def create_department(actor, code: str, name: str) -> Department:
-    """Register a department; the code is pinyin capitals such as SH."""
+def create_department(actor, code: str, name: str, manager: str | None = None) -> Department:
+    """Register a department; the code is pinyin capitals such as SH. `manager` (a username)
+    receives the escalations of its overdue procedure steps."""
     if not isinstance(actor, str):
         require_role(actor, ADMINISTER, "manage departments")
     code = (code or "").strip().upper()
@@ -83,14 +85,62 @@ def create_department(actor, code: str, name: str) -> Department:
     if not name or len(name) > 200:
         raise ValidationFailed("Department name is required (up to 200 characters).",
                                fields={"name": "required, up to 200 characters"})
+    boss = department_manager(manager) if manager is not None else None
     if db.session.execute(select(Department).where(Department.code == code)).first():
         raise Conflict(f"Department {code} already exists.", code="duplicate_department")
-    dept = Department(code=code, name=name)
+    dept = Department(code=code, name=name, manager=boss)
     db.session.add(dept)
     db.session.flush()
-    trail.record(actor, "department.create", "department", dept.id, None, {"code": code, "name": name})
+    trail.record(actor, "department.create", "department", dept.id, None, _department_state(dept))
     db.session.commit()
     return dept
+
+
+def department_manager(username) -> User:
+    """The active account that may manage a department (escalations reach it); 422 otherwise."""
+    user = find_user(username) if isinstance(username, str) else None
+    if user is None:
+        raise ValidationFailed(_("Unknown user %(name)s.", name=str(username)[:64]), code="unknown_user",
+                               fields={"manager": "unknown user"})
+    if not user.is_active:
+        raise ValidationFailed(_("%(name)s is deactivated or expired and cannot manage a department.",
+                                 name=user.username), code="inactive_user", fields={"manager": "inactive user"})
+    if user.is_read_only:
+        raise ValidationFailed(_("An external reviewer cannot manage a department."),
+                               code="read_only_manager", fields={"manager": "external reviewer"})
+    return user
+
+
+def _department_state(dept: Department) -> dict:
+    return {"code": dept.code, "name": dept.name, "active": dept.active,
+            "manager": dept.manager.username if dept.manager else None}
+
+
+KEEP = object()  # update_department: leave the manager as it is
+
+
+def update_department(actor, dept: Department, manager=KEEP, name: str | None = None) -> Department:
+    """Rename a department or set its manager (a username, or None for no manager); admin."""
+    require_role(actor, ADMINISTER, "manage departments")
+    if name is not None:
+        name = name.strip() if isinstance(name, str) else ""
+        if not name or len(name) > 200 or has_illegal_chars(name):
+            raise ValidationFailed(_("Department name is required (up to 200 characters)."),
+                                   fields={"name": "required, up to 200 characters"})
+    boss = dept.manager if manager is KEEP else (None if manager is None else department_manager(manager))
+    before = _department_state(dept)
+    dept.name = name or dept.name
+    dept.manager = boss
+    after = _department_state(dept)
+    if after != before:
+        trail.record(actor, "department.update", "department", dept.id, before, after)
+    db.session.commit()
+    return dept
+
+
+def set_department_manager(actor, code: str, username: str | None) -> Department:
+    """update_department by department code (the demo, scripts)."""
+    return update_department(actor, department_by_code(code), manager=username)
 
 
 def _validate_user_fields(username: str, password: str, role: str) -> None:

@@ -111,7 +111,7 @@ DOCUMENTS = [
              "change_summary": "5.3 增加紧急服务2小时内响应、24小时内完成的要求；5.5 增加客户投诉4小时内上报",
              "change_reason": "2024年一季度客户投诉分析（紧急故障响应不及时）的纠正措施",
              "author": "zhangwei", "reviewers": ["sunli", "zhaoguoqiang"], "approver": "chenjianhua",
-             "effective_date": "2024-05-06"},
+             "effective_date": "2024-05-06", "steps": "SERVICE_STEPS"},
             # Open draft, still being written.
             {"file": "QP-SH01_B0.html", "change_level": "major",
              "change_summary": "换版：按受理→派工→实施→验收→回访→归档重写工作程序，增加服务时限表、"
@@ -119,6 +119,22 @@ DOCUMENTS = [
              "change_reason": "整合售后服务作业管理制度，准备GB/T 27922商品售后服务评价",
              "author": "zhangwei", "reviewers": ["sunli", "zhaoguoqiang"], "approver": "chenjianhua",
              "effective_date": None, "state": "draft"},
+        ],
+    },
+    {
+        "code": "QP-SH02",
+        "title": "客户投诉处理程序",
+        "doc_type": "procedure",
+        "department": "SH",
+        "clauses": ["ISO 9001:2015 8.2.1", "ISO 9001:2015 9.1.2", "ISO 9001:2015 10.2"],
+        "confidentiality": "internal",
+        "review_period_months": 12,
+        "revisions": [
+            {"file": "QP-SH02_A0.html", "change_level": "major",
+             "change_summary": "首版发行：依据客户投诉管理办法，规定登记、分类、调查、处理、纠正措施、回复顾客及时限",
+             "change_reason": None,
+             "author": "zhangwei", "reviewers": ["sunli", "zhaoguoqiang"], "approver": "chenjianhua",
+             "effective_date": "2024-05-06", "steps": "COMPLAINT_STEPS"},
         ],
     },
     {
@@ -168,4 +184,45 @@ DOCUMENTS = [
              "effective_date": "2024-09-01"},
         ],
     },
+]
+
+# The steps the two after-sales procedures run (CONTRACT "Procedure runs"), with the forms and
+# clocks the seeds name: first response within 24 h (emergency 2 h), done within 72 h
+# (emergency 24 h), follow-up call 5-7 days after delivery; a complaint reaches the manager
+# within 4 h and is solved within 3 working days. `form` is a form code, resolved on load.
+SERVICE_STEPS = [
+    {"name": "受理", "form": "QR-SH013", "department": "SH", "due_hours": {"ordinary": 24, "emergency": 2}},
+    {"name": "派工", "form": "QR-SH010", "department": "SH", "due_hours": {"ordinary": 24, "emergency": 2}},
+    {"name": "实施", "form": "QR-SH011", "department": "SH", "due_hours": {"ordinary": 72, "emergency": 24}},
+    {"name": "验收", "form": "QR-SH008", "department": "SH", "due_hours": {"ordinary": 72, "emergency": 24}},
+    {"name": "回访", "form": "SH/QT-2020-04", "department": "SH", "due_hours": {"ordinary": 240, "emergency": 192}},
+    {"name": "归档", "department": "SH", "due_working_days": 15, "escalate_to": "controller"},
+]
+COMPLAINT_STEPS = [
+    {"name": "登记", "form": "QR-YX003", "department": "SH", "due_hours": 4},
+    {"name": "分类", "form": "SH/QT-2020-03", "department": "SH", "due_hours": 24},
+    {"name": "调查", "department": "ZB", "due_working_days": 3},
+    {"name": "处理", "department": "SH", "due_working_days": 3},
+    {"name": "纠正措施", "form": "QR1701-04", "department": "ZB", "due_working_days": 10,
+     "escalate_to": "controller"},
+    {"name": "回复顾客", "department": "SH", "due_working_days": 10},
+]
+STEPS = {"SERVICE_STEPS": SERVICE_STEPS, "COMPLAINT_STEPS": COMPLAINT_STEPS}
+
+# The five objectives of the seeds (售后服务质量管理办法: 客户满意度, 服务及时率, 服务一次成功率,
+# 投诉处理及时率; 顾客有效投诉处理率统计表), measured from the demo's runs and records.
+OBJECTIVES = [
+    {"name": "服务及时率", "target": 98, "comparison": ">=", "unit": "%", "frequency": "month",
+     "department": "SH", "measure": {"kind": "on_time", "document": "QP-SH01"}},
+    {"name": "投诉处理及时率", "target": 95, "comparison": ">=", "unit": "%", "frequency": "month",
+     "measure": {"kind": "on_time", "document": "QP-SH02"}},
+    {"name": "服务一次成功率", "target": 95, "comparison": ">=", "unit": "%", "frequency": "month",
+     "measure": {"kind": "field_ratio", "form": "QR-SH011", "field": "result", "values": ["已解决"]}},
+    {"name": "客户满意度", "target": 90, "comparison": ">=", "unit": "%", "frequency": "quarter",
+     "measure": {"kind": "field_ratio", "form": "SH/QT-2020-04", "field": "satisfaction",
+                 "values": ["满意", "比较满意"]}},
+    # A complaint counts as effectively handled when the customer confirms the outcome.
+    {"name": "顾客有效投诉处理率", "target": 95, "comparison": ">=", "unit": "%", "frequency": "quarter",
+     "measure": {"kind": "field_ratio", "form": "SH/QT-2020-03", "field": "customer_confirmation",
+                 "values": ["满意", "基本满意"]}},
 ]

@@ -24,6 +24,7 @@ _load_day: date | None = None
 def load_demo() -> str:
     """Load the demo once; a second call leaves the data as it is."""
     from portal.demo.audit import audit_steps
+    from portal.demo.runs import run_steps
 
     global _load_day
     if db.session.execute(select(User).where(User.username == "wenkong")).first():
@@ -37,6 +38,7 @@ def load_demo() -> str:
         steps.extend(_form_steps())
         steps.extend(distribution_steps())
         steps.extend(audit_steps())
+        steps.extend(run_steps(_load_day))
         for _at, _order, step in sorted(steps, key=lambda s: (s[0], s[1])):
             step()
     finally:
@@ -95,10 +97,23 @@ def _create_step(code: str, rev: dict, at: datetime):
     def create():
         clock.freeze(at)
         body = rev.get("body") or (CONTENT / rev["file"]).read_text("utf-8")
-        services.start_revision(_user(rev["author"]), _doc(code), {
-            "body_html": body, "change_summary": rev["change_summary"],
-            "change_reason": rev["change_reason"], "change_level": rev["change_level"]})
+        data = {"body_html": body, "change_summary": rev["change_summary"],
+                "change_reason": rev["change_reason"], "change_level": rev["change_level"]}
+        if rev.get("steps"):
+            data["steps"] = _steps_with_form_ids(catalog.STEPS[rev["steps"]])
+        services.start_revision(_user(rev["author"]), _doc(code), data)
     return create
+
+
+def _steps_with_form_ids(steps: list[dict]) -> list[dict]:
+    """Catalogue steps name their form by code; a revision names it by id."""
+    out = []
+    for step in steps:
+        step = dict(step)
+        if "form" in step:
+            step["form_id"] = _doc(step.pop("form")).id
+        out.append(step)
+    return out
 
 
 def _submit_step(code: str, rev: dict, at: datetime):

@@ -51,6 +51,7 @@ def _history_lines(rev: Revision):
 def export_context(rev: Revision, user, copy=None):
     """Everything the Word export shows; a controlled copy carries 受控, its 发放号 and holder."""
     from portal.documents.docx_export import ExportContext
+    from portal.procedures.steps_table import steps_table_html
 
     doc = rev.document
     stamp = stamp_for(rev)
@@ -62,7 +63,8 @@ def export_context(rev: Revision, user, copy=None):
         effective_date=rev.effective_date.isoformat() if rev.effective_date else None,
         issued_date=_fmt(rev.released_at)[:10] or None,
         confidentiality=CONFIDENTIALITY_LABELS.get(doc.confidentiality, doc.confidentiality),
-        signatures=_signature_lines(rev), body_html=rev.body_html, history=_history_lines(rev),
+        signatures=_signature_lines(rev), body_html=rev.body_html + steps_table_html(rev.steps),
+        history=_history_lines(rev),
         footer_note=note)
 
 

@@ -1,11 +1,14 @@
 """Validating a form revision's field definitions and a procedure's steps."""
+import math
 import re
 
 from flask_babel import gettext as _
 
 from portal.accounts.models import ROLES
 from portal.errors import ValidationFailed
+from portal.procedures.models import ESCALATE_TO, PRIORITIES
 from portal.validation import MAX_ID, has_illegal_chars
+from portal.workdays import MAX_WORKING_DAYS
 
 FIELD_TYPES = ("text", "textarea", "number", "date", "choice", "checkbox", "table")
 COLUMN_TYPES = ("text", "number", "date", "choice", "checkbox")
@@ -91,10 +94,12 @@ def _normalise_field(spec: dict) -> dict:
 # Who may be asked to do a step: any role but the read-only external reviewer.
 STEP_ROLES = tuple(r for r in ROLES if r != "external_reviewer")
 MAX_STEP_NAME = 200
+MAX_DUE_HOURS = 24 * 365  # a clock past a year is a typing error, not a procedure
 
 
 def validate_steps(steps) -> list[dict]:
-    """Normalise procedure steps `[{name, form_id?, role?, department?, due_hours}]`. Whether
+    """Normalise procedure steps `[{name, form_id?, role?, department?, due_hours? |
+    due_working_days?, escalate_to?}]` (CONTRACT "Procedure runs"): exactly one clock. Whether
     the form and the department exist is for the caller, which has the database."""
     if not isinstance(steps, list) or len(steps) > 100:
         raise ValidationFailed("steps must be a list of at most 100 steps.",
@@ -103,8 +108,47 @@ def validate_steps(steps) -> list[dict]:
     if errors:
         detail = "; ".join(f"{k}: {v}" for k, v in errors.items())
         raise ValidationFailed(_("Invalid steps: %(detail)s", detail=detail), fields=errors)
-    return [{"name": step["name"].strip(), "form_id": step.get("form_id"), "role": step.get("role"),
-             "department": step.get("department"), "due_hours": step["due_hours"]} for step in steps]
+    return [_normalise_step(step) for step in steps]
+
+
+def _normalise_step(step: dict) -> dict:
+    out = {"name": step["name"].strip(), "form_id": step.get("form_id"), "role": step.get("role"),
+           "department": step.get("department")}
+    if step.get("due_hours") is not None:
+        due = step["due_hours"]
+        out["due_hours"] = {k: due[k] for k in PRIORITIES if k in due} if isinstance(due, dict) else due
+    else:
+        out["due_working_days"] = step["due_working_days"]
+    out["escalate_to"] = step.get("escalate_to") or "manager"
+    return out
+
+
+def _valid_hours(value) -> bool:
+    """A positive, finite number of hours up to a year (bool is an int in Python: refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return math.isfinite(value) and 0 < value <= MAX_DUE_HOURS
+
+
+def _clock_problem(step: dict) -> str:
+    hours, days = step.get("due_hours"), step.get("due_working_days")
+    if hours is None and days is None:
+        return _("a clock is required: due_hours or due_working_days")
+    if hours is not None and days is not None:
+        return _("one clock only: due_hours or due_working_days")
+    if days is not None:
+        if isinstance(days, bool) or not isinstance(days, int) or not 0 < days <= MAX_WORKING_DAYS:
+            return _("due_working_days: a whole number from 1 to %(limit)d", limit=MAX_WORKING_DAYS)
+        return ""
+    if isinstance(hours, dict):
+        if (not hours or "ordinary" not in hours or any(k not in PRIORITIES for k in hours)
+                or not all(_valid_hours(v) for v in hours.values())):
+            return _("due_hours: hours by priority, e.g. {\"ordinary\": 24, \"emergency\": 2}, "
+                     "each more than 0 and at most %(limit)d", limit=MAX_DUE_HOURS)
+        return ""
+    if not _valid_hours(hours):
+        return _("due_hours: a number of hours more than 0 and at most %(limit)d", limit=MAX_DUE_HOURS)
+    return ""
 
 
 def _step_problem(step) -> str:
@@ -114,9 +158,11 @@ def _step_problem(step) -> str:
         return _("name: at most %(limit)d characters", limit=MAX_STEP_NAME)
     if has_illegal_chars(step["name"]):
         return _("name: contains control characters")
-    due = step.get("due_hours")
-    if isinstance(due, bool) or not isinstance(due, int) or not 0 < due <= 24 * 366:
-        return "due_hours: a whole number of hours"
+    problem = _clock_problem(step)
+    if problem:
+        return problem
+    if step.get("escalate_to") is not None and step["escalate_to"] not in ESCALATE_TO:
+        return _("escalate_to: one of %(targets)s", targets=", ".join(ESCALATE_TO))
     form_id = step.get("form_id")
     if form_id is not None and (isinstance(form_id, bool) or not isinstance(form_id, int)
                                 or not 0 < form_id <= MAX_ID):

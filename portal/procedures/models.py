@@ -8,6 +8,7 @@ from portal.accounts.models import Department, User
 from portal.database import UTCDateTime, utcnow_column_default
 from portal.documents.models import Document, Revision
 from portal.extensions import db
+from portal.records.models import Record
 
 RUN_STATES = ("open", "closed", "cancelled")
 STEP_STATES = ("pending", "done")
@@ -69,6 +70,7 @@ class RunStep(db.Model):
     form: Mapped[Document | None] = relationship()
     department: Mapped[Department | None] = relationship()
     completed_by: Mapped[User | None] = relationship()
+    record: Mapped[Record | None] = relationship()
 
     @property
     def late(self) -> bool:

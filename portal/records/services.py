@@ -47,9 +47,18 @@ def issue_record(actor, form: Document, payload: dict) -> Record:
     f = Fields(payload)
     dept_code = f.text("department", 32)
     f.done("Invalid record.")
-    rev = issuing_revision(form)
-    data = validate_data(rev.fields, payload.get("data", {}))
     dept = accounts.department_by_code(dept_code) if dept_code else actor.department
+    rec = add_record(actor, form, dept, payload.get("data", {}))
+    db.session.commit()
+    return rec
+
+
+def add_record(actor, form: Document, dept, data, context: dict | None = None) -> Record:
+    """Validate ``data`` against the form's issuing revision, number the record and add it
+    with its trail entry, without committing: a caller such as a procedure step issues it
+    inside its own transaction. ``context`` joins the trail entry (e.g. the run and step)."""
+    rev = issuing_revision(form)
+    data = validate_data(rev.fields, data)
     now = clock.now()
     number = _free_number(form, dept.code if dept else "", now)
     rec = Record(number=number, form=form, revision=rev, revision_label=rev.label, department=dept,
@@ -57,9 +66,9 @@ def issue_record(actor, form: Document, payload: dict) -> Record:
                  retain_until=retain_until(form, clock.today()))
     db.session.add(rec)
     db.session.flush()
-    trail.record(actor, "record.issue", "record", rec.id, None, {**record_state(rec), "data": data})
+    trail.record(actor, "record.issue", "record", rec.id, None,
+                 {**record_state(rec), "data": data, **(context or {})})
     enqueue("record", rec.id)
-    db.session.commit()
     return rec
 
 

@@ -13,6 +13,7 @@ from portal import clock
 from portal.audit.models import NONCONFORMITIES, CorrectiveAction, Finding
 from portal.audit.queries import REPORTED
 from portal.documents.models import HISTORIC_STATES, Document, Revision
+from portal.procedures.models import ProcedureRun, RunStep
 from portal.records.models import Record
 from portal.search.schema import EXCERPT_CHARS, OPEN_END, clause_terms, yyyymmdd
 
@@ -233,6 +234,33 @@ def action_fields(action: CorrectiveAction) -> dict:
     })
 
 
+def run_fields(run: ProcedureRun) -> dict:
+    """The index document of one procedure run: number, subject, steps and their records."""
+    procedure = run.document
+    steps = " ".join(f"{s.index + 1}. {s.name}" for s in run.steps)
+    records = " ".join(s.record.number for s in run.steps if s.record is not None)
+    body = _join(run.subject, steps, records, run.cancel_reason)
+    # Like procedures.queries: whoever may see the procedure and the run's department; the
+    # reviewer's tour, runs of a procedure it may read.
+    audience = _doc_audience(procedure) | {f"dept:{run.department_id}", "controllers"}
+    tour = procedure.status == "effective" and procedure.confidentiality != "confidential"
+    return _clean({
+        "key": f"run:{run.id}", "kind": "run", "obj_id": run.id, "doc_id": procedure.id,
+        "ref": run.number, "ref_exact": run.number.lower(), "title": f"{procedure.code} {procedure.title}",
+        "body": body, "excerpt": body[:EXCERPT_CHARS], "spell": _join(procedure.title, body),
+        "department": run.department.code if run.department else None,
+        "clauses": ",".join(clause_terms(procedure.clauses)), "clause_refs": list(procedure.clauses or []),
+        "doc_type": "run", "state": run.state, "rank": 0, "revision_label": run.revision_label,
+        "date": _local_datetime(run.started_at), "confidentiality": procedure.confidentiality,
+        "audience": " ".join(sorted(audience)), "tour": "yes" if tour else "no",
+    })
+
+
+def _run_options():
+    return (selectinload(ProcedureRun.document).selectinload(Document.revisions).selectinload(Revision.signatures),
+            selectinload(ProcedureRun.department), selectinload(ProcedureRun.steps).selectinload(RunStep.record))
+
+
 def _finding_options():
     return (selectinload(Finding.audit), selectinload(Finding.department),
             selectinload(Finding.actions))
@@ -261,6 +289,7 @@ BUILDERS = {
     "record": (Record, "record", record_fields, _record_options),
     "finding": (Finding, "finding", finding_fields, _finding_options),
     "action": (CorrectiveAction, "action", action_fields, _action_options),
+    "run": (ProcedureRun, "run", run_fields, _run_options),
 }
 
 
@@ -276,7 +305,8 @@ def expand(session, kind: str, object_id: int) -> list[tuple[str, int]]:
         revs = list(session.execute(select(Revision.id).where(Revision.document_id == object_id)).scalars())
         recs = list(session.execute(select(Record.id).where(Record.form_id == object_id)).scalars())
         cited = {("document", object_id)} | {("revision", r) for r in revs} | {("record", r) for r in recs}
-        return ([("revision", r) for r in revs] + [("record", r) for r in recs]
+        runs = session.execute(select(ProcedureRun.id).where(ProcedureRun.document_id == object_id)).scalars()
+        return ([("revision", r) for r in revs] + [("record", r) for r in recs] + [("run", r) for r in runs]
                 + _citing_findings(session, cited))
     if kind == "revision":
         rev = session.get(Revision, object_id)

@@ -12,6 +12,7 @@ from whoosh import query as wq
 from portal.accounts.permissions import is_controller
 from portal.audit.models import ACTION_STATES
 from portal.documents.models import HISTORIC_STATES, REVISION_STATES
+from portal.procedures.models import RUN_STATES
 from portal.records.models import RECORD_STATUSES
 from portal.search.analyzer import SearchSyntaxError, check_text, normalize_word, parse_query
 from portal.search.cache import column, filter_mask, labels, live_docs
@@ -20,8 +21,8 @@ from portal.search.schema import clause_term, yyyymmdd
 from portal.search.scoring import evaluate
 from portal.search.snippets import snippet
 
-SEARCH_KINDS = ("document", "record", "finding", "action")
-STATES = tuple(dict.fromkeys(REVISION_STATES + RECORD_STATUSES + ACTION_STATES))
+SEARCH_KINDS = ("document", "record", "finding", "action", "run")
+STATES = tuple(dict.fromkeys(REVISION_STATES + RECORD_STATUSES + ACTION_STATES + RUN_STATES))
 FACETS = ("kind", "department", "state")
 MAX_PER_PAGE = 100
 MAX_FILTER_CHARS = 200

@@ -63,6 +63,13 @@ def _actions(user):
     return select(CorrectiveAction.id).where(queries.actions_visible_to(user))
 
 
+def _runs(user):
+    from portal.procedures import queries
+    from portal.procedures.models import ProcedureRun
+
+    return select(ProcedureRun.id).where(queries.visible_to(user))
+
+
 def _evidence(user):
     """Evidence items the reader may open (search/evidence.py may_read). That rule looks at
     every frozen hit, so it is evaluated in Python and handed to SQL as a list of ids."""
@@ -93,7 +100,7 @@ def _own_tokens(user):
 # object_type → the ids of such objects `user` may see. Forms are documents.
 RULES = {
     "document": _documents, "form": _documents, "revision": _revisions, "copy": _copies,
-    "record": _records, "audit": _audits, "finding": _findings, "action": _actions,
+    "record": _records, "run": _runs, "audit": _audits, "finding": _findings, "action": _actions,
     "evidence": _evidence, "department": _departments, "user": _own_user, "token": _own_tokens,
 }
 

@@ -129,7 +129,7 @@ def test_a_busy_index_leaves_rows_queued_without_error(doc, drain):
 def test_deleted_objects_leave_the_index(doc, drain):
     rev = doc("文件控制程序", "内容。")
     enqueue("revision", 10**6)  # never existed: a delete by key, no error
-    enqueue("run", 1)           # no builder (procedure runs): stays queued, never lost
+    enqueue("objective", 1)     # no builder (objectives are not searched): stays queued, never lost
     db.session.commit()
     drain()
     assert keys() == [f"revision:{rev.id}"]

@@ -23,7 +23,8 @@ from factories import PASSWORD
 HIDDEN_FROM_BOTH = [
     "MKCONFTITLE", "MKCONFBODY", "MKCONFSUMMARY", "MKCONFCODE", "MKCONFFORMTITLE", "MKCONFFORMCODE",
     "MKCONFFIELD", "MKCONFRECVALUE", "MKCONFNEWVALUE", "MKCONFCORRECT", "MKCONFATTACH", "MKCONFVOID",
-    "MKDRAFTSUMMARY", "MKDRAFTREASON", "MKDRAFTBODY", "MKREJECTCOMMENT",
+    "MKDRAFTSUMMARY", "MKDRAFTREASON", "MKDRAFTBODY", "MKREJECTCOMMENT", "MKCONFPROCTITLE", "MKCONFPROC",
+    "MKCONFSTEP", "MKCONFRUN",
 ]
 HIDDEN_FROM_REVIEWER = [
     "MKSUPERSEDED", "MKNEVERRELEASED", "MKNEVERBODY", "MKOBSOLETEDOC", "MKOBSOLETEREASON",
@@ -147,6 +148,25 @@ def build(f, pdf: bytes) -> World:
     audits.open_action(lead, hidden_finding, {"owner": secstaff.username,
                                               "due_date": (clock.today() + timedelta(days=30)).isoformat(),
                                               "plan": f"MKUNREPORTEDACTION {PROBE}"})
+    # A confidential procedure of SEC and a run of it; a public procedure's run; an objective.
+    from portal.objectives import services as objectives
+    from portal.procedures import services as runs
+
+    cproc = f.document(ctl, code="MKCONFPROC-01", title=f"MKCONFPROCTITLE {PROBE}", department="SEC",
+                       confidentiality="confidential", doc_type="procedure")
+    crev = f.draft(cproc, author=ctl, body="<p>流程</p>")
+    crev.steps = [{"name": f"MKCONFSTEP {PROBE}", "form_id": None, "role": None, "department": None,
+                   "due_hours": 24, "escalate_to": "manager"}]
+    _release(f, ctl, crev)
+    runs.start_run(secstaff, cproc, {"subject": f"MKCONFRUN {PROBE}", "department": "SEC"})
+    pproc = f.document(ctl, code="QP-RUN-01", title="公开流程", department="QA", doc_type="procedure")
+    prev = f.draft(pproc, author=ctl, body="<p>流程</p>")
+    prev.steps = [{"name": "受理", "form_id": None, "role": None, "department": None, "due_hours": 24,
+                   "escalate_to": "manager"}]
+    _release(f, ctl, prev)
+    runs.start_run(ctl, pproc, {"subject": "公开的报修", "department": "QA"})
+    objectives.create_objective(ctl, {"name": "公开表单记录数", "target": 1, "comparison": ">=", "unit": "count",
+                                      "frequency": "month", "measure": {"kind": "count", "form_id": pform.id}})
     indexer.drain_outbox()
     db.session.commit()
     w.ids = _all_ids()
@@ -158,11 +178,14 @@ def _all_ids() -> dict:
 
     from portal.audit.models import Audit, AuditChecklistItem, CorrectiveAction, Finding
     from portal.documents.models import ControlledCopy, Document, Revision
+    from portal.objectives.models import Objective
+    from portal.procedures.models import ProcedureRun
     from portal.records.models import Attachment, Record
     from portal.search.models import Evidence
 
     models = {"document": Document, "revision": Revision, "record": Record, "attachment": Attachment,
               "copy": ControlledCopy, "audit": Audit, "finding": Finding, "action": CorrectiveAction,
-              "checklist": AuditChecklistItem, "evidence": Evidence}
+              "checklist": AuditChecklistItem, "evidence": Evidence, "run": ProcedureRun,
+              "objective": Objective}
     return {kind: list(db.session.execute(select(model.id).order_by(model.id)).scalars())
             for kind, model in models.items()}

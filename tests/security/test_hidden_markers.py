@@ -18,11 +18,13 @@ ARGUMENT = re.compile(r"<(?:int:)?(\w+)>")
 # route argument → the kind of fixture object whose ids it takes
 ID_KINDS = {"doc_id": "document", "form_id": "document", "rev_id": "revision", "record_id": "record",
             "attachment_id": "attachment", "copy_id": "copy", "audit_id": "audit",
-            "finding_id": "finding", "action_id": "action", "evidence_id": "evidence"}
+            "finding_id": "finding", "action_id": "action", "evidence_id": "evidence", "run_id": "run",
+            "objective_id": "objective"}
 SEARCHES = [f"q={PROBE}", f"q={PROBE}&state=any", "kind=document&state=any", "kind=record&state=any",
-            "kind=finding&state=any", "kind=action&state=any", "state=any&sort=date&per_page=100"]
+            "kind=finding&state=any", "kind=action&state=any", "kind=run&state=any", "state=any&sort=date&per_page=100"]
 TRAIL_TYPES = {"document": "document", "revision": "revision", "record": "record", "copy": "copy",
-               "audit": "audit", "finding": "finding", "action": "action", "evidence": "evidence"}
+               "audit": "audit", "finding": "finding", "action": "action", "evidence": "evidence",
+               "run": "run"}
 
 
 def _text(response) -> str:
@@ -67,7 +69,8 @@ def _urls(app, world) -> list[str]:
     urls += [f"/api/v1/trail?per_page=100&page={page}" for page in range(1, _trail_pages() + 1)]
     urls += ["/api/v1/documents?per_page=100&q=mk", "/documents?q=mk",
              "/api/v1/records?per_page=100", "/api/v1/actions?per_page=100", "/api/v1/audits?per_page=100",
-             "/api/v1/copies?per_page=100", "/api/v1/evidence?per_page=100"]
+             "/api/v1/copies?per_page=100", "/api/v1/evidence?per_page=100", "/api/v1/runs?per_page=100",
+             "/runs?state=open", "/api/v1/runs?overdue=1"]
     urls += [f"/api/v1/evidence?finding_id={i}" for i in ids["finding"]]
     urls += [f"/api/v1/evidence?audit_id={i}" for i in ids["audit"]]
     return urls
