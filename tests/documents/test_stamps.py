@@ -3,17 +3,14 @@ copy carries 受控 with its 发放号 and holder; any other export of the revis
 非受控 with who exported it and when; superseded and obsolete revisions carry 作废 in the
 section header, which Word repeats on every page. Read back with python-docx."""
 import io
-import re
 from datetime import datetime, timezone
 
 import docx
 import pytest
+from pages import signed_in
 from docx.oxml.ns import qn
-from flask.testing import FlaskClient
 
-from factories import PASSWORD
 from portal.documents import distribution, workflow
-from portal.extensions import db
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 NOW = datetime(2025, 3, 3, 2, 5, tzinfo=timezone.utc)  # 10:05 in Asia/Shanghai
@@ -98,24 +95,7 @@ def test_any_other_export_of_the_revision_in_force_is_uncontrolled_with_who_and_
     assert copy.copy_no not in footer + "\n".join(header_cells(document))
 
 
-class PageClient(FlaskClient):
-    """Each request in its own application context, like a real server (see tests/ui)."""
-
-    def open(self, *args, **kwargs):
-        db.session.rollback()
-        with self.application.app_context():
-            response = super().open(*args, **kwargs)
-        db.session.rollback()
-        return response
-
-
-def browser_login(app, user):
-    client = PageClient(app, app.response_class, use_cookies=True)
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    resp = client.post("/login", data={"csrf_token": token, "username": user.username, "password": PASSWORD})
-    assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
-    return client
+browser_login = signed_in
 
 
 def test_the_browser_exports_carry_the_same_stamps(f, setup, app):
