@@ -161,3 +161,16 @@ def _steps_table_html(steps):
     from portal.procedures.steps_table import steps_table_html
 
     return steps_table_html(steps)
+
+
+@bp.app_template_global("run_step_of")
+def _run_step_of(record):
+    """The run step that issued or linked `record`, when the reader may see that run."""
+    from flask_login import current_user
+
+    from portal.procedures.models import RunStep
+    from portal.procedures.queries import can_view
+    from portal.extensions import db
+
+    step = db.session.execute(select(RunStep).where(RunStep.record_id == record.id)).scalars().first()
+    return step if step is not None and can_view(current_user, step.run) else None

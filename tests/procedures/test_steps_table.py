@@ -28,3 +28,18 @@ def test_a_revision_without_steps_has_no_steps_table(app, f, now, controller):
     rev = f.effective(f.document(controller), controller=controller)
     page = signed_in(app, controller).get(f"/revisions/{rev.id}").get_data(as_text=True)
     assert "流程步骤" not in page
+
+
+def test_the_procedure_page_starts_runs_and_a_step_record_links_back(app, f, now, controller, staff, form,
+                                                                    procedure, start):
+    proc = procedure([{"name": "受理", "form_id": form.id, "due_hours": 24}])
+    page = signed_in(app, staff).get(f"/documents/{proc.id}").get_data(as_text=True)
+    assert f"/documents/{proc.id}/runs/new" in page and f"/runs?document_id={proc.id}" in page
+    reviewer_page = signed_in(app, f.user("external_reviewer")).get(f"/documents/{proc.id}").get_data(as_text=True)
+    assert f"/documents/{proc.id}/runs/new" not in reviewer_page
+    run = start(staff, proc)
+    done = f.api(staff).post(f"/runs/{run['id']}/steps/0/complete", json={"data": {"customer": "厦门恒达"}})
+    assert done.status_code == 200, done.get_json()
+    record_id = done.get_json()["steps"][0]["record_id"]
+    record_page = signed_in(app, staff).get(f"/records/{record_id}").get_data(as_text=True)
+    assert f'href="/runs/{run["id"]}"' in record_page and run["number"] in record_page
