@@ -10,3 +10,6 @@ from portal.records.models import Attachment, Record, RecordCorrection  # noqa: 
 from portal.objectives.models import Objective  # noqa: F401
 from portal.procedures.models import ProcedureRun, RunStep  # noqa: F401
 from portal.workdays import CalendarDay  # noqa: F401
+from portal.audit.models import AuditorQualification, AuditProgramme  # noqa: F401
+from portal.change_requests.models import ChangeRequest  # noqa: F401
+from portal.management_review.models import ManagementReview, ReviewOutput  # noqa: F401

@@ -15,6 +15,9 @@ NONCONFORMITIES = ("major", "minor")
 CHECK_RESULTS = ("conforming", "nonconforming", "observation", "not_applicable")
 ACTION_STATES = ("open", "completed", "closed")
 EVIDENCE_KINDS = ("document", "revision", "record")
+# A programme audit fills the year's plan; an ad-hoc one (after a complaint, an incident)
+# joins the programme with the reason it was called.
+AUDIT_KINDS = ("programme", "ad_hoc")
 
 
 class Clause(db.Model):
@@ -61,6 +64,15 @@ class Audit(db.Model):
     lead_auditor_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     summary: Mapped[str | None] = mapped_column(Text)
     conclusion: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20), default="programme", server_default="programme")
+    ad_hoc_reason: Mapped[str | None] = mapped_column(Text)
+    opening_notes: Mapped[str | None] = mapped_column(Text)
+    closing_notes: Mapped[str | None] = mapped_column(Text)
+    # The controller's justification for an auditor who would otherwise not be independent
+    # (own department, or a document they wrote or signed); shown in the report.
+    independence_reason: Mapped[str | None] = mapped_column(Text)
+    independence_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    independence_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow_column_default)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -69,6 +81,7 @@ class Audit(db.Model):
 
     lead_auditor: Mapped[User] = relationship(foreign_keys=[lead_auditor_id])
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    independence_by: Mapped[User | None] = relationship(foreign_keys=[independence_by_id])
     departments: Mapped[list[Department]] = relationship(secondary=audit_department,
                                                          order_by=Department.code)
     team: Mapped[list[User]] = relationship(secondary=audit_team_member, order_by=User.username)
@@ -115,12 +128,18 @@ class Finding(db.Model):
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
     statement: Mapped[str] = mapped_column(Text)
     evidence: Mapped[list] = mapped_column(JSON, default=list)
+    # The 检查表 row it was raised from, when it was.
+    checklist_item_id: Mapped[int | None] = mapped_column(ForeignKey("audit_checklist_item.id"))
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow_column_default)
 
     audit: Mapped[Audit] = relationship(back_populates="findings")
     department: Mapped[Department] = relationship()
-    created_by: Mapped[User] = relationship()
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    acknowledged_by: Mapped[User | None] = relationship(foreign_keys=[acknowledged_by_id])
+    checklist_item: Mapped[AuditChecklistItem | None] = relationship()
     actions: Mapped[list["CorrectiveAction"]] = relationship(
         back_populates="finding", order_by="CorrectiveAction.id")
 
@@ -136,7 +155,14 @@ class CorrectiveAction(db.Model):
     due_date: Mapped[date]
     containment: Mapped[str | None] = mapped_column(Text)
     root_cause: Mapped[str | None] = mapped_column(Text)
+    # "Could it occur elsewhere?" (ISO 9001 10.2.1 b 3), answered before completion.
+    occurs_elsewhere: Mapped[str | None] = mapped_column(Text)
     plan: Mapped[str] = mapped_column(Text)
+    # Effectiveness is verified no earlier than this day (default: the completion day).
+    verify_after: Mapped[date | None]
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    reopened_count: Mapped[int] = mapped_column(default=0, server_default="0")
     state: Mapped[str] = mapped_column(String(20), default="open", index=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow_column_default)
@@ -152,3 +178,40 @@ class CorrectiveAction(db.Model):
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
     verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
+
+
+class AuditorQualification(db.Model):
+    """An internal auditor's qualification (内审员资格): the standards they may audit, until when."""
+
+    __tablename__ = "auditor_qualification"
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
+    standards: Mapped[list] = mapped_column(JSON, default=list)
+    qualified_until: Mapped[date]
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow_column_default)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    updated_by: Mapped[User] = relationship(foreign_keys=[updated_by_id])
+
+
+class AuditProgramme(db.Model):
+    """The year's internal audit programme (年度内审方案): its scope and approval. The audits
+    of the year (by planned start) are its content; the coverage matrix is computed."""
+
+    __tablename__ = "audit_programme"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(unique=True)
+    objectives: Mapped[str] = mapped_column(Text)
+    criteria: Mapped[str] = mapped_column(Text)
+    standards: Mapped[list] = mapped_column(JSON, default=list)
+    department_codes: Mapped[list] = mapped_column(JSON, default=list)
+    clauses: Mapped[list] = mapped_column(JSON, default=list)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow_column_default)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow_column_default)
+
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])

@@ -12,10 +12,13 @@ from portal.accounts import services as accounts
 from portal.documents.models import Document
 from portal.documents.queries import get_document
 from portal.documents.queries import visible_to as documents_visible_to
-from portal.errors import ValidationFailed
+from portal.errors import InvalidState, ValidationFailed
 from portal.extensions import db
 from portal.procedures import exports, queries, services
 from portal.procedures.models import PRIORITIES, RUN_STATES
+from portal.records import queries as record_queries
+from portal.records import services as records
+from portal.records.fields import data_from_form
 from portal.validation import parse_id
 
 bp = Blueprint("procedures", __name__, template_folder="templates")
@@ -93,15 +96,20 @@ def new(doc_id: int):
     return render_template("procedures/new.html", values={}, errors={}, **context)
 
 
-def _show(run, status=200, errors=None, values=None):
-    from portal.documents.models import Revision
+def _form_revision(step):
+    """The revision a step's record would be issued on, or None (no form, or none effective)."""
+    form = db.session.get(Document, step.form_id) if step is not None and step.form_id else None
+    if form is None:
+        return None
+    try:
+        return records.issuing_revision(form)
+    except InvalidState:
+        return None
 
+
+def _show(run, status=200, errors=None, values=None):
     step = next((s for s in run.steps if s.state == "pending"), None) if run.state == "open" else None
-    form_rev = None
-    if step is not None and step.form_id:
-        form = db.session.get(Document, step.form_id)
-        rev = form.current_revision if form is not None else None
-        form_rev = rev if isinstance(rev, Revision) and rev.state == "effective" else None
+    form_rev = _form_revision(step)
     return render_template("procedures/show.html", run=run, current=step, form_rev=form_rev,
                            may_complete=step is not None and services.may_complete(current_user, run, step),
                            may_cancel=run.state == "open" and services.may_cancel(current_user, run),
@@ -121,20 +129,16 @@ def show(run_id: int):
 @login_required
 def complete(run_id: int, index: int):
     """Complete a step by filling its form in place, or by linking a record by its number."""
-    from portal.records.fields import data_from_form
-    from portal.records.models import Record
-
     run = queries.get_run(current_user, run_id)
     step = run.steps[index] if 0 <= index < len(run.steps) else None
     payload, values = {}, {}
     number = (request.form.get("record_number") or "").strip()
     if step is not None and step.form_id and number:
-        rec = db.session.execute(select(Record.id).where(Record.number == number[:300])).scalar()
+        rec = record_queries.visible_record_id(current_user, number)
         payload["record_id"] = rec if rec is not None else 0  # 0: the service answers "no such record"
     elif step is not None and step.form_id:
-        form = db.session.get(Document, step.form_id)
-        fields = form.current_revision.fields if form.current_revision else []
-        values = data_from_form(fields or [], request.form)
+        form_rev = _form_revision(step)
+        values = data_from_form(form_rev.fields if form_rev else [], request.form)
         payload["data"] = values
     try:
         services.complete_step(current_user, run, index, payload)

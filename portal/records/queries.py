@@ -29,6 +29,13 @@ def get_record(user, record_id: int) -> Record:
     return rec
 
 
+def visible_record_id(user, number: str) -> int | None:
+    """The id of the record numbered `number` when the user may see it: a run step links a
+    record a person names by its number (the step then says if it is of the wrong form)."""
+    query = record_query(user, number=number.strip()[:300]).with_only_columns(Record.id)
+    return db.session.execute(query).scalar()
+
+
 def get_form(user, form_id: int) -> Document:
     form = db.session.get(Document, form_id)
     if form is None or form.doc_type != "form" or not can_view_document(user, form):
