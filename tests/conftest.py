@@ -13,7 +13,25 @@ from portal import clock, create_app
 from portal.config import TestingConfig
 from portal.extensions import db
 
-PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
+def _worker_database(url: str | None) -> str | None:
+    """Under pytest-xdist each worker gets its own PostgreSQL database beside the one named
+    (`<name>_gw0`, …), created empty here: the per-test cleanup empties a whole database."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+PG_URL = _worker_database(os.environ.get("PORTAL_TEST_DATABASE_URL"))
 
 
 def _migrate(url: str, instance: str) -> None:
