@@ -55,6 +55,9 @@ def configure_blueprints(app: Flask) -> None:
     from portal.accounts.views import bp as accounts_views
     from portal.api_support import bp as api_root
     from portal.audit.api import bp as audit_api
+    from portal.audit.auditor_views import bp as auditor_views
+    from portal.audit.programme_api import bp as programme_api
+    from portal.audit.programme_views import bp as programme_views
     from portal.audit.views import bp as audit_views
     from portal.documents.api import bp as documents_api
     from portal.documents.copies_api import bp as copies_api
@@ -71,18 +74,25 @@ def configure_blueprints(app: Flask) -> None:
     from portal.views import bp as main_views
     from portal.procedures.api import bp as procedures_api
     from portal.procedures.views import bp as procedures_views
+    from portal.procedures.step_editor import bp as step_editor_views
     from portal.objectives.api import bp as objectives_api
     from portal.objectives.views import bp as objectives_views
     from portal.calendar_api import bp as calendar_api
     from portal.calendar_views import bp as calendar_views
+    from portal.management_review.api import bp as management_review_api
+    from portal.management_review.views import bp as management_review_views
+    from portal.change_requests.api import bp as change_requests_api
+    from portal.change_requests.views import bp as change_requests_views
 
     for bp in (api_root, accounts_api, documents_api, copies_api, records_api, trail_api, audit_api,
-               notifications_api, search_api, procedures_api, objectives_api, calendar_api):
+               notifications_api, search_api, procedures_api, objectives_api, calendar_api,
+               change_requests_api, management_review_api, programme_api):
         csrf.exempt(bp)  # the token API authenticates by bearer token, never by cookie
         app.register_blueprint(bp, url_prefix="/api/v1")
     for bp in (main_views, accounts_views, documents_views, copies_views, records_views,
-               designer_views, search_views, audit_views, procedures_views, objectives_views,
-               calendar_views):
+               designer_views, search_views, audit_views, procedures_views, step_editor_views,
+               objectives_views, calendar_views, change_requests_views,
+               management_review_views, programme_views, auditor_views):
         app.register_blueprint(bp)
 
 

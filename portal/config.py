@@ -73,6 +73,8 @@ class Config:
         self.SEARCH_INLINE = os.environ.get("PORTAL_SEARCH_INLINE", "1") == "1"
         self.ACKNOWLEDGE_DAYS = int(os.environ.get("PORTAL_ACKNOWLEDGE_DAYS", "7"))
         self.REVIEW_WARNING_DAYS = int(os.environ.get("PORTAL_REVIEW_WARNING_DAYS", "30"))
+        # Printed at the top of the Word reports people file (portal/docx_layout.py).
+        self.COMPANY_NAME = os.environ.get("PORTAL_COMPANY_NAME", "")
 
 
 class TestingConfig(Config):

@@ -1,5 +1,5 @@
 """Housekeeping the server runs by itself: due releases, review reminders, escalations of overdue
-steps, e-mail, indexing."""
+steps, reminders and escalations of corrective actions, e-mail, indexing."""
 import logging
 import threading
 import time
@@ -12,6 +12,7 @@ JOBS_INTERVAL_SECONDS = 60
 
 def run_jobs_once(app) -> dict:
     """One round of every periodic job, each in its own writing transaction."""
+    from portal.audit.reminders import escalate_overdue_actions, remind_due_actions
     from portal.documents.review import notify_due_reviews
     from portal.documents.workflow import activate_due_revisions
     from portal.extensions import db
@@ -26,6 +27,8 @@ def run_jobs_once(app) -> dict:
                               ("review_reminders", lambda: notify_due_reviews(app.config["REVIEW_WARNING_DAYS"])),
                               # before delivery: this round's escalation notices go out in it
                               ("escalations", escalate_overdue),
+                              ("action_reminders", remind_due_actions),
+                              ("action_escalations", escalate_overdue_actions),
                               ("notifications", deliver_backlog)):
                 try:
                     done[name] = job()

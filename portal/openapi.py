@@ -7,7 +7,8 @@ imported from the code that enforces them, so the two cannot drift apart; tests/
 runs schemathesis against this description."""
 from portal.accounts.models import ROLES
 from portal.api_support import MAX_PER_PAGE
-from portal.audit.models import ACTION_STATES, AUDIT_STATES, CHECK_RESULTS, CLASSIFICATIONS, EVIDENCE_KINDS
+from portal.audit.models import (ACTION_STATES, AUDIT_KINDS, AUDIT_STATES, CHECK_RESULTS, CLASSIFICATIONS,
+                                 EVIDENCE_KINDS)
 from portal.audit.services import MAX_EVIDENCE, TEXT_MAX
 from portal.documents.form_schema import COLUMN_TYPES, FIELD_TYPES, MAX_FIELDS
 from portal.documents.models import (CONFIDENTIALITY, COPY_STATUSES, DOC_TYPES, DOCUMENT_STATUSES, RECALL_OUTCOMES,
@@ -102,7 +103,8 @@ ANSWERS = {
                                  fields={"type": "object", "additionalProperties": STR,
                                          "description": "field name → why it was refused"})),
     "User": record_of(id=INT, username=STR, name=STR, role=enum(ROLES), department=OPT_STR,
-                      active=BOOL, email=OPT_STR, expires=OPT_DAY),
+                      active=BOOL, email=OPT_STR, expires=OPT_DAY,
+                      auditor=dict(nullable(ref("AuditorQualification")), description="null: not a registered auditor")),
     "Department": record_of(id=INT, code=STR, name=STR, active=BOOL,
                             manager=dict(OPT_STR, description="username; null when none")),
     "Token": record_of(token=STR, user=STR),
@@ -118,7 +120,8 @@ ANSWERS = {
         body_html=OPT_STR, text=OPT_STR, fields=nullable(array(ref("FieldDefinition"))),
         steps=nullable(array(ref("Step"))), source_filename=OPT_STR, source_sha256=OPT_STR,
         signatures=array(ref("Signature")), submitted_at=OPT_TIME, approved_at=OPT_TIME,
-        released_at=OPT_TIME, created_at=TIME, updated_at=OPT_TIME)]},
+        released_at=OPT_TIME, created_at=TIME, updated_at=OPT_TIME,
+        change_request_id=dict(OPT_INT, description="the change request this revision implements"))]},
     "Document": {"allOf": [record_of(
         id=INT, code=STR, title=STR, doc_type=enum(DOC_TYPES), department=STR, department_name=STR,
         clauses=array(STR), confidentiality=enum(CONFIDENTIALITY), review_period_months=OPT_INT,
@@ -161,6 +164,10 @@ ANSWERS = {
     "Action": record_of(
         id=INT, number=STR, finding_id=INT, finding_number=STR, audit_id=INT, owner=STR, due_date=DAY,
         containment=OPT_STR, root_cause=OPT_STR, plan=STR, state=enum(ACTION_STATES), created_by=STR,
+        occurs_elsewhere=dict(OPT_STR, description="could it occur elsewhere? (ISO 9001 10.2.1 b)"),
+        verify_after=dict(OPT_DAY, description="effectiveness is verified on or after this day"),
+        reopened_count=dict(INT, description="times found not effective"),
+        overdue=dict(BOOL, description="open past its due date"),
         created_at=TIME, completed_at=OPT_TIME, completion_note=OPT_STR,
         verification=nullable(record_of(effective=BOOL, note=STR, by=STR, at=TIME)), closed_at=OPT_TIME),
     "Finding": record_of(
@@ -168,20 +175,19 @@ ANSWERS = {
         department=STR, statement=STR,
         evidence=array(dict(obj(["kind"], kind=OPT_STR, id=OPT_INT, ref=OPT_STR, restricted=BOOL),
                             description="what the reader may not see keeps only its kind (restricted)")),
-        created_by=STR, created_at=TIME, actions=array(ref("Action"))),
+        checklist_item_id=dict(OPT_INT, description="the 检查表 row it was raised from"),
+        acknowledged_by=dict(OPT_STR, description="who of the audited department acknowledged it"),
+        acknowledged_at=OPT_TIME, created_by=STR, created_at=TIME, actions=array(ref("Action"))),
     "Audit": record_of(
         id=INT, number=STR, title=STR, state=enum(AUDIT_STATES), planned_start=DAY, planned_end=DAY,
         departments=array(STR), clauses=array(STR), lead_auditor=STR, team=array(STR), summary=OPT_STR,
-        conclusion=OPT_STR, created_by=STR, created_at=TIME, started_at=OPT_TIME, reported_at=OPT_TIME,
-        closed_at=OPT_TIME),
+        conclusion=OPT_STR, opening_notes=OPT_STR, closing_notes=OPT_STR, created_by=STR, created_at=TIME, started_at=OPT_TIME, reported_at=OPT_TIME,
+        closed_at=OPT_TIME, kind=enum(AUDIT_KINDS),
+        reason=dict(OPT_STR, description="why an ad-hoc audit was called"),
+        independence=dict(nullable(record_of(reason=STR, by=STR, at=TIME)),
+                          description="the controller's justification for an auditor who is not independent")),
     "AuditDetail": {"allOf": [ref("Audit"), record_of(checklist=array(ref("ChecklistItem")),
                                                       findings=array(ref("Finding")))]},
-    "Programme": record_of(
-        year=INT, departments=array(STR), clauses=array(STR),
-        cells=array(record_of(department=STR, clause=STR, status=enum(("audited", "planned", "not_covered")),
-                              audits=array(STR))),
-        summary=record_of(audited=INT, planned=INT, not_covered=INT),
-        audits=array(record_of(id=INT, number=STR, state=enum(AUDIT_STATES)))),
     "TrailEntry": record_of(seq=INT, at=TIME, actor=STR, action=STR, object_type=STR, object_id=OPT_INT,
                             before=ANY, after=ANY, reason=OPT_STR, hash=STR),
     "SearchHit": record_of(kind=STR, id=INT, doc_id=OPT_INT, title=STR, ref=STR, revision=OPT_STR,
@@ -236,7 +242,9 @@ BODIES = {
                       password=text(200, required=True), role=enum(ROLES), department=CODE, name=text(200),
                       expires=DAY, email=text(200)),
     "UserUpdate": obj(role=enum(ROLES), department=CODE, name=text(200), email=text(200), active=BOOL,
-                      expires=nullable(DAY)),
+                      expires=nullable(DAY),
+                      auditor=dict(nullable(ref("Qualification")), description="the auditor register; null "
+                                   "withdraws the qualification (it ends yesterday)")),
     "DocumentCreate": obj(["code", "title", "doc_type", "department"], code=text(100, required=True,
                                                                                    pattern="^[^\t\r\n]*$"),
                           doc_type=enum(DOC_TYPES), **DOCUMENT_FIELDS),
@@ -267,19 +275,36 @@ BODIES = {
                        departments=dict(array(text(32, required=True), 50, 1), description="department codes"),
                        clauses=dict(array(text(100, required=True), 200, 1), description="e.g. ISO 9001:2015 7.5.3"),
                        lead_auditor=dict(USERNAME, description="an auditor, controller or admin"),
-                       team=array(USERNAME, 20)),
+                       team=dict(array(USERNAME, 20), description="each qualified for the clauses' standards on "
+                                 "planned_start, as the lead; neither from an audited department nor the author "
+                                 "or a signer of one of its documents"),
+                       kind=enum(AUDIT_KINDS), reason=dict(text(TEXT_MAX), description="required for ad_hoc"),
+                       independence_override=dict(obj(["reason"], closed=True, reason=text(2000, required=True)),
+                                                  description="a controller's justification (403 from others)")),
     "AuditReport": obj(summary=text(TEXT_MAX), conclusion=text(TEXT_MAX)),
     "ChecklistItemCreate": obj(["clause", "department", "question"], clause=text(100, required=True),
                          department=text(32, required=True), question=text(TEXT_MAX, required=True)),
     "CheckResult": obj(["result"], result=enum(CHECK_RESULTS), notes=text(TEXT_MAX)),
-    "FindingCreate": obj(["classification", "clause", "department", "statement"],
-                         classification=enum(CLASSIFICATIONS), clause=text(100, required=True),
-                         department=text(32, required=True), statement=text(TEXT_MAX, required=True),
-                         evidence=array(obj(["kind", "id"], kind=enum(EVIDENCE_KINDS), id=ID), MAX_EVIDENCE)),
-    "ActionCreate": obj(["owner", "due_date", "plan"], owner=text(64, required=True), due_date=DAY,
-                        containment=text(TEXT_MAX), root_cause=text(TEXT_MAX), plan=text(TEXT_MAX, required=True)),
+    "FindingCreate": obj(["classification", "statement"],
+                         classification=enum(CLASSIFICATIONS),
+                         clause=dict(text(100, required=True), description="required unless checklist_item_id"),
+                         department=dict(text(32, required=True), description="required unless checklist_item_id"),
+                         statement=text(TEXT_MAX, required=True),
+                         checklist_item_id=dict(ID, description="a nonconforming (or observation) 检查表 row "
+                                                                "of this audit: its clause and department"),
+                         evidence=array({"anyOf": [
+                             obj(["kind", "id"], closed=True, kind=enum(EVIDENCE_KINDS), id=ID),
+                             obj(["ref"], closed=True, ref=dict(text(200, required=True), description=(
+                                 "a document code, a revision (QP0501 A/1), a record number or a frozen "
+                                 "search of the basket (#12, attached to the finding)")))]}, MAX_EVIDENCE)),
+    "ActionCreate": obj(["owner", "due_date", "plan"],
+                        owner=dict(text(64, required=True), description="of the finding's department, or its manager"),
+                        due_date=DAY, verify_after=dict(DAY, description="not in the past"),
+                        containment=text(TEXT_MAX), root_cause=text(TEXT_MAX), occurs_elsewhere=text(TEXT_MAX),
+                        plan=text(TEXT_MAX, required=True)),
     "Note": obj(["note"], note=text(TEXT_MAX, required=True)),
-    "Verify": obj(["effective", "note"], effective=BOOL, note=text(TEXT_MAX, required=True)),
+    "Verify": obj(["effective", "note"], effective=BOOL, note=text(TEXT_MAX, required=True),
+                  due_date=dict(DAY, description="not effective only: the reopened action's new due date")),
     "EvidenceCreate": obj(["q"], q=text(1000, required=True),
                           filters=obj(closed=True, **{name: STR for name in FILTER_NAMES}),
                           note=text(5000), **TARGET_IDS),
@@ -421,12 +446,12 @@ OPERATIONS = [
        page_of("Audit"), params=[query("state", enum(AUDIT_STATES)), query("year", whole(0, 9999)), *PAGING]),
     op("get", "/audits/{id}", "One audit with its checklist, findings and their corrective actions",
        "AuditDetail"),
-    op("post", "/audits/{id}/start", "planned → in_progress (409 from any other state)", "AuditDetail",
+    op("post", "/audits/{id}/start", "planned → in_progress (409 from any other state)", "AuditStep",
        errors=WRITE),
     op("post", "/audits/{id}/report", "in_progress → reported, with the report text (body optional)",
-       "AuditDetail", "AuditReport", body_required=False),
+       "AuditStep", "AuditReport", body_required=False),
     op("post", "/audits/{id}/close", "reported → closed; 409 while a major or minor finding has no corrective "
-       "action", "AuditDetail", errors=WRITE),
+       "action", "AuditStep", errors=WRITE),
     op("post", "/audits/{id}/checklist", "Add a 检查表 question for a clause and department in scope "
        "(while planned or in progress)", "ChecklistItem", "ChecklistItemCreate", 201),
     op("patch", "/audits/{id}/checklist/{item_id}", "Record a checklist result (while in progress)",
@@ -439,12 +464,11 @@ OPERATIONS = [
     op("get", "/actions", "Corrective actions, due soonest first", page_of("Action"),
        params=[query("state", enum(ACTION_STATES)), query("owner", STR, "username"), *PAGING]),
     op("get", "/actions/{id}", "One corrective action", "Action"),
-    op("post", "/actions/{id}/complete", "The owner reports the open action done", "Action", "Note"),
+    op("post", "/actions/{id}/complete", "The owner reports the open action done; 422 without a root cause",
+       "Action", "ActionComplete"),
     op("post", "/actions/{id}/verify", "An auditor who is not the owner verifies a completed action: "
-       "effective → closed, not effective → open", "Action", "Verify"),
+       "effective → closed, not effective → open; 409 before verify_after", "Action", "Verify"),
     op("get", "/audits/{id}/report.docx", "内审报告 as Word", DOCX),
-    op("get", "/audit-programme/{year}", "Coverage of every department × clause in the year's scope: "
-       "audited, planned or not_covered", "Programme"),
     # Search and evidence
     op("get", "/search", "Full-text search over what the caller may see", "SearchResult", params=SEARCH_PARAMS),
     op("post", "/evidence", "Freeze a search as evidence, optionally attached to a finding or checklist item "
@@ -503,10 +527,15 @@ def _openapi_document() -> dict:
 def _parts() -> list:
     """Domains that describe their own operations (imported late: they use the shorthands here)."""
     from portal import calendar_openapi
+    from portal.audit import openapi_programme as audit_programme
+    from portal.audit import openapi_run as audit_run
+    from portal.change_requests import openapi_part as change_requests
+    from portal.management_review import openapi_part as management_review
     from portal.objectives import openapi_part as objectives
     from portal.procedures import openapi_part as procedures
 
-    return [procedures, objectives, calendar_openapi]
+    return [procedures, objectives, calendar_openapi, change_requests, audit_run, management_review,
+            audit_programme]
 
 
 def spec() -> dict:

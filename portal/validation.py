@@ -151,6 +151,25 @@ def form_int(text: str | None):
     return int(text) if len(text.lstrip("+-")) <= 18 else 10**18 * (-1 if text[0] == "-" else 1)
 
 
+# ASCII digits only: float() also takes "٣", "1_000", "nan" and "infinity"; those stay text,
+# so the service names the field as it does for the API.
+_DECIMAL = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
+def form_number(text: str | None):
+    """A number typed in a browser form, to hand to a service that checks it as it checks
+    JSON: None when blank; an int or a float; else the text itself, for the service to refuse."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if not _DECIMAL.fullmatch(text):
+        return text
+    if _SIGNED_ASCII_INT.fullmatch(text) and len(text) <= 19:  # int() refuses 4,300+ digits
+        return int(text)
+    number = float(text)  # a longer integer or 1e999 is huge or inf: "too large", as in the API
+    return int(number) if number.is_integer() and "." not in text else number
+
+
 def parse_id(text: str | None) -> int | None:
     """An id typed as text: a positive parse_int, else None."""
     return parse_int(text) or None

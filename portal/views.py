@@ -134,11 +134,14 @@ def render_domain_error(exc):
 @bp.get("/")
 @login_required
 def dashboard():
-    """My tasks: revisions waiting for my signature, my drafts, releases to do, overdue steps."""
+    """My tasks: revisions waiting for my signature, my drafts, releases to do, overdue steps, my
+    corrective actions and audits, overdue actions and actions to verify."""
+    from portal.audit.queries import action_dashboard
     from portal.documents import queries
     from portal.procedures.queries import overdue_steps_for
 
     return render_template("dashboard.html", tasks=queries.my_tasks(current_user),
+                           **action_dashboard(current_user),
                            overdue_steps=overdue_steps_for(current_user),
                            to_release=queries.to_release(current_user),
                            **queries.copy_tasks(current_user, current_app.config["ACKNOWLEDGE_DAYS"]),

@@ -64,6 +64,8 @@ WORDS = {
     "finding": _l("finding"),
     "action": _l("action"),
     "run": _l("run"),
+    "management_review": _l("management_review"),
+    "change_request": _l("change_request"),
     "kind": _l("kind"),
     "department": _l("department"),
     "state": _l("state"),
@@ -80,6 +82,14 @@ WORDS = {
     "nonconforming": _l("nonconforming"),
     "not_applicable": _l("not_applicable"),
     "completed": _l("completed"),
+    # management review states (management_review.models.REVIEW_STATES; the others are above)
+    # and notification kinds
+    "held": _l("held"),
+    # change request states (change_requests.models.CHANGE_REQUEST_STATES; "open" is above)
+    "accepted": _l("accepted"),
+    "rejected": _l("rejected"),
+    "implemented": _l("implemented"),
+    "review_output": _l("review_output"),
     "audited": _l("audited"),
     "not_covered": _l("not_covered"),
     # per-field problems from records.fields, shown as {{ _(errors[field.name]) }}

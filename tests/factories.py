@@ -31,6 +31,9 @@ class Api:
     def patch(self, path, json=None, **kw):
         return self.client.patch("/api/v1" + path, json=json, headers=self._headers(kw.pop("headers", None)), **kw)
 
+    def put(self, path, json=None, **kw):
+        return self.client.put("/api/v1" + path, json=json, headers=self._headers(kw.pop("headers", None)), **kw)
+
 
 class Factories:
     def __init__(self, app):
@@ -40,12 +43,33 @@ class Factories:
         code = code or f"D{next(_counter)}"
         return accounts.create_department("test", code, name)
 
-    def user(self, role="staff", username=None, department=None, name=None, expires=None):
+    def user(self, role="staff", username=None, department=None, name=None, expires=None, qualified=None):
+        """`qualified` (auditors: by default) registers an auditor qualification for every
+        standard of the catalogue until 2099, or for a dict(standards=, qualified_until=)."""
         username = username or f"{role}{next(_counter)}"
         if department is None and role != "external_reviewer":
             department = self.department().code
-        return accounts.create_user("test", username, PASSWORD, role, department,
+        user = accounts.create_user("test", username, PASSWORD, role, department,
                                     name or f"用户{username}", expires)
+        if qualified or (qualified is None and role == "auditor"):
+            self.qualify(user, **(qualified if isinstance(qualified, dict) else {}))
+        return user
+
+    def qualify(self, user, standards=None, qualified_until="2099-12-31", note=None):
+        """An auditor qualification, written as the admin's register keeps it."""
+        from datetime import date
+
+        from portal.audit.models import AuditorQualification
+        from portal.audit.qualification import catalogue_standards
+        from portal.extensions import db
+
+        row = db.session.get(AuditorQualification, user.id) or AuditorQualification(user_id=user.id)
+        row.standards = list(standards or catalogue_standards())
+        row.qualified_until, row.note = date.fromisoformat(qualified_until), note
+        row.updated_by_id = user.id
+        db.session.add(row)
+        db.session.commit()
+        return row
 
     def token(self, user):
         return accounts.create_token("test", user)

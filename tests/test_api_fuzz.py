@@ -91,7 +91,9 @@ def _real_ids() -> dict:
     """Ids of the demo's objects, by the first part of the path (and by query parameter)."""
     from portal.accounts.models import ApiToken, User
     from portal.audit.models import Audit, AuditChecklistItem, CorrectiveAction, Finding
+    from portal.change_requests.models import ChangeRequest
     from portal.documents.models import ControlledCopy, Document, Revision
+    from portal.management_review.models import ManagementReview, ReviewOutput
     from portal.notifications.models import Notification
     from portal.records.models import Attachment, Record
     from portal.search.models import Evidence
@@ -104,7 +106,8 @@ def _real_ids() -> dict:
                "revisions": ids(Revision.id), "copies": ids(ControlledCopy.id), "records": ids(Record.id),
                "notifications": ids(Notification.id), "attachments": ids(Attachment.id), "forms": forms,
                "audits": ids(Audit.id), "findings": ids(Finding.id), "actions": ids(CorrectiveAction.id),
-               "evidence": ids(Evidence.id)}
+               "evidence": ids(Evidence.id), "change-requests": ids(ChangeRequest.id),
+               "management-reviews": ids(ManagementReview.id), "review-outputs": ids(ReviewOutput.id)}
     return {**by_path, "item_id": ids(AuditChecklistItem.id),
             "year": sorted({a.planned_start.year for a in db.session.execute(select(Audit)).scalars()}),
             "document_id": by_path["documents"], "form_id": forms, "against": by_path["revisions"],

@@ -81,7 +81,8 @@ def test_other_writes_and_the_jobs_go_through_while_a_slow_write_works(app, f, s
     assert issued.status_code == 201, issued.get_json()
     assert reader_api.post(f"/notifications/{note_id}/read").status_code == 200
     done = run_jobs_once(app)
-    assert set(done) == {"activated", "review_reminders", "escalations", "notifications"}  # no job failed
+    assert set(done) == {"activated", "review_reminders", "escalations", "action_reminders", "action_escalations",
+                         "notifications"}  # no job failed
     assert not answer, "the slow write finished before the others: nothing was proved"
 
     release.set()

@@ -97,7 +97,14 @@ def update_user(user_id: int):
     if "expires" in data:
         values["expires"] = f.day("expires")
     f.done("Invalid user.")
-    return jsonify(user_json(services.update_user(g.user, user, **values)))
+    if "auditor" in data:  # the auditor register, in the same transaction as the other changes
+        from portal.audit import qualification
+
+        qualification.set_qualification(g.user, user, qualification.parse_qualification(data["auditor"]),
+                                        commit=data.keys() == {"auditor"})
+    if data.keys() != {"auditor"}:
+        services.update_user(g.user, user, **values)
+    return jsonify(user_json(user))
 
 
 @bp.post("/tokens")

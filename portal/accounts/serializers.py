@@ -9,4 +9,11 @@ def department_json(d) -> dict:
 def user_json(u) -> dict:
     return {"id": u.id, "username": u.username, "name": u.display_name, "role": u.role,
             "department": u.department_code, "active": u.active, "email": u.email,
-            "expires": u.expires_on.isoformat() if u.expires_on else None}
+            "expires": u.expires_on.isoformat() if u.expires_on else None, "auditor": _auditor(u)}
+
+
+def _auditor(u) -> dict | None:
+    """The user's auditor qualification (portal/audit/qualification.py), null for none."""
+    from portal.audit.qualification import qualification_json, qualification_of
+
+    return qualification_json(qualification_of(u))

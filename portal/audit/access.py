@@ -29,7 +29,8 @@ def _why_not_on_audit(actor, audit: Audit) -> str | None:
     """An audit is run by its own lead and team (or a controller or admin), and never by anyone
     from a department it audits: independence holds for every step, not only for the plan."""
     reason = not_independent(actor, audit)
-    if reason:
+    # a controller's justification (Audit.independence_reason) lets the team it named run it
+    if reason and not (audit.independence_reason and actor in audit.auditors):
         return reason
     if actor.role == "auditor" and actor.id != audit.lead_auditor_id and actor not in audit.team:
         return f"Only the auditors of audit {audit.number} run it"

@@ -3,12 +3,10 @@
 from flask import g, jsonify, request
 
 from portal.api_support import api_blueprint, created, int_arg, json_body, paginate
-from portal.audit import queries, services
+from portal.audit import docx_export, queries, running, services
 from portal.audit.clauses import list_clauses
-from portal.audit.docx_export import report_filename, render_audit_report
 from portal.audit.models import ACTION_STATES, AUDIT_STATES
-from portal.audit.serializers import action_json, audit_json, checklist_item_json, finding_json, programme_json
-from portal.documents.exports import DOCX_MIME, attachment
+from portal.audit.serializers import action_json, audit_json, checklist_item_json, finding_json
 from portal.errors import BadRequest
 
 bp = api_blueprint("audit_api")
@@ -54,9 +52,19 @@ def get_audit(audit_id: int):
 
 
 def _advance(audit_id: int, step: str):
+    """The audit after the step, with `warnings`: what was unusual about it (an early start,
+    clauses in scope left unchecked), said but not refused."""
     audit = queries.get_audit(g.user, audit_id)
     payload = json_body() if request.get_data() else {}
-    return _audit_detail(services.advance_audit(g.user, audit, step, payload))
+    audit = services.advance_audit(g.user, audit, step, payload)
+    return jsonify({**audit_json(audit, g.user, detail=True), "warnings": running.step_warnings(audit, step)})
+
+
+@bp.patch("/audits/<int:audit_id>")
+def update_notes(audit_id: int):
+    """The opening and closing meeting notes {opening_notes?, closing_notes?}, until the audit closes."""
+    audit = queries.get_audit(g.user, audit_id)
+    return _audit_detail(running.update_notes(g.user, audit, json_body()))
 
 
 @bp.post("/audits/<int:audit_id>/start")
@@ -104,6 +112,19 @@ def get_finding(finding_id: int):
     return jsonify(finding_json(queries.get_finding(g.user, finding_id), g.user))
 
 
+@bp.post("/findings/<int:finding_id>/acknowledge")
+def acknowledge_finding(finding_id: int):
+    """The audited department (a member or its manager) acknowledges the finding, once."""
+    finding = queries.get_finding(g.user, finding_id)
+    return jsonify(finding_json(running.acknowledge_finding(g.user, finding), g.user))
+
+
+@bp.get("/findings/<int:finding_id>/report.docx")
+def finding_report(finding_id: int):
+    """The 不符合项报告 of one finding as Word."""
+    return docx_export.download("finding", queries.get_finding(g.user, finding_id), g.user)
+
+
 @bp.post("/findings/<int:finding_id>/actions")
 def open_action(finding_id: int):
     """Assign a corrective action {owner, due_date, containment?, root_cause?, plan}."""
@@ -126,26 +147,27 @@ def get_action(action_id: int):
 
 @bp.post("/actions/<int:action_id>/complete")
 def complete_action(action_id: int):
-    """The owner reports the action done {note}."""
+    """The owner reports the action done {note, root_cause?, occurs_elsewhere?, verify_after?};
+    without a root cause (given now or before) 422."""
     action = queries.get_action(g.user, action_id)
     return jsonify(action_json(services.complete_action(g.user, action, json_body())))
 
 
 @bp.post("/actions/<int:action_id>/verify")
 def verify_action(action_id: int):
-    """An auditor who is not the owner verifies effectiveness {effective, note}."""
+    """An independent auditor who is not the owner verifies effectiveness {effective, note, due_date?}
+    on or after verify_after (409 before)."""
     action = queries.get_action(g.user, action_id)
     return jsonify(action_json(services.verify_action(g.user, action, json_body())))
+
+
+@bp.get("/actions/<int:action_id>/report.docx")
+def action_report(action_id: int):
+    """The 纠正/预防措施报告 of one corrective action as Word."""
+    return docx_export.download("action", queries.get_action(g.user, action_id), g.user)
 
 
 @bp.get("/audits/<int:audit_id>/report.docx")
 def audit_report(audit_id: int):
     """The 内审报告 as Word."""
-    audit = queries.get_audit(g.user, audit_id)
-    return attachment(render_audit_report(audit, g.user), report_filename(audit), DOCX_MIME)
-
-
-@bp.get("/audit-programme/<int:year>")
-def audit_programme(year: int):
-    """Coverage of every department × clause in the year's scope: audited, planned or not covered."""
-    return jsonify(programme_json(queries.programme(g.user, year)))
+    return docx_export.download("audit", queries.get_audit(g.user, audit_id), g.user)

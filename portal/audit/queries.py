@@ -1,13 +1,14 @@
-"""Read side of internal audits: who sees what, listings, the audit programme."""
-import re
+"""Read side of internal audits: who sees what, listings (the audit programme's coverage is
+in portal/audit/coverage.py)."""
+from sqlalchemy import extract, func, or_, select, true
 
-from sqlalchemy import extract, func, select, true
-
+from portal import clock
 from portal.accounts.models import Department, User
-from portal.audit.models import EVIDENCE_KINDS, Audit, AuditChecklistItem, CorrectiveAction, Finding
-from portal.errors import BadRequest, NotFound, ValidationFailed
+from portal.audit.models import (EVIDENCE_KINDS, Audit, AuditChecklistItem, CorrectiveAction, Finding,
+                                 audit_department, audit_team_member)
+from portal.errors import NotFound
 from portal.extensions import db
-from portal.validation import MAX_ID, parse_id
+from portal.validation import MAX_ID
 
 # A certification-body reviewer sees audit reports, never audits still being planned or run.
 REPORTED = ("reported", "closed")
@@ -85,38 +86,6 @@ def action_query(user, state: str | None = None, owner: str | None = None):
     return query
 
 
-def programme(user, year: int) -> dict:
-    """Coverage of every active department × every clause in the year's audit scopes:
-    audited (an audit reported or closed), planned (planned or running) or not covered."""
-    if not 1900 <= year <= 9999:
-        raise BadRequest("The year must be between 1900 and 9999.", code="bad_parameter")
-    audits = db.session.execute(audit_query(user, year=year)).scalars().all()
-    departments = db.session.execute(select(Department).where(Department.active.is_(True))
-                                     .order_by(Department.code)).scalars().all()
-    clauses = sorted({ref for a in audits for ref in a.clauses or []}, key=_clause_key)
-    cells = []
-    for dept in departments:
-        for ref in clauses:
-            covering = [a for a in audits if ref in (a.clauses or []) and dept in a.departments]
-            cells.append({"department": dept.code, "clause": ref, "status": _coverage(covering),
-                          "audits": [a.number for a in covering]})
-    summary = {status: sum(1 for c in cells if c["status"] == status)
-               for status in ("audited", "planned", "not_covered")}
-    return {"year": year, "departments": departments, "clauses": clauses, "cells": cells,
-            "audits": audits, "summary": summary}
-
-
-def _coverage(audits: list[Audit]) -> str:
-    if any(a.state in REPORTED for a in audits):
-        return "audited"
-    return "planned" if audits else "not_covered"
-
-
-def _clause_key(ref: str):
-    standard, _, number = ref.rpartition(" ")
-    return standard, [int(p) if p.isdecimal() else 0 for p in number.split(".")]
-
-
 def evidence_ref(user, kind: str, object_id: int) -> str | None:
     """The code, label or number of a document, revision or record `user` may see; else None."""
     from portal.documents import queries as documents
@@ -156,26 +125,69 @@ def _evidence_id(entry: dict) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def evidence_from_refs(user, text: str) -> list[dict]:
-    """Evidence typed in the browser: record numbers, document codes or kind:id, separated
-    by spaces or commas → [{kind, id}] (the finding service then checks each one)."""
-    from portal.documents.models import Document
-    from portal.documents.queries import code_is
-    from portal.records.models import Record
+# --- the dashboard -------------------------------------------------------------------------
 
-    found = []
-    for token in re.split(r"[\s,，、;；]+", text or ""):
-        kind, _, raw_id = token.partition(":")
-        if kind in EVIDENCE_KINDS and raw_id.isdecimal():  # an absurd id reads as missing (0)
-            found.append({"kind": kind, "id": parse_id(raw_id) or 0})
-        elif token:
-            record = db.session.execute(select(Record.id).where(Record.number == token)).scalar()
-            document = db.session.execute(select(Document.id).where(code_is(token))).scalar()
-            # what the user may not see reads as unknown, not as "exists but hidden"
-            record = record if record and evidence_ref(user, "record", record) else None
-            document = document if document and evidence_ref(user, "document", document) else None
-            if record is None and document is None:
-                raise ValidationFailed(f"Unknown evidence reference {token}.", code="unknown_evidence",
-                                       fields={"evidence": f"unknown reference {token}"})
-            found.append({"kind": "record", "id": record} if record else {"kind": "document", "id": document})
-    return found
+# Who watches every overdue action; an approver or a department manager watches their department's.
+OVERDUE_WATCHERS = ("admin", "controller", "auditor")
+VERIFIERS = ("admin", "controller", "auditor")
+DASHBOARD_ROWS = 100
+
+
+def action_dashboard(user) -> dict:
+    """我的纠正措施, 我的审核, 逾期措施 and 待验证 for `user`, each within what they may see."""
+    return {"my_actions": _rows(my_actions_query(user)), "my_audits": _rows(my_audits_query(user)),
+            "overdue_actions": _rows(overdue_actions_query(user)),
+            "actions_to_verify": _rows(actions_to_verify_query(user))}
+
+
+def _rows(query):
+    return [] if query is None else db.session.execute(query.limit(DASHBOARD_ROWS)).scalars().all()
+
+
+def my_actions_query(user):
+    """Open and completed (waiting for verification) actions I own, due soonest first."""
+    return (select(CorrectiveAction).where(actions_visible_to(user), CorrectiveAction.owner_id == user.id,
+                                           CorrectiveAction.state.in_(("open", "completed")))
+            .order_by(CorrectiveAction.due_date, CorrectiveAction.id))
+
+
+def my_audits_query(user):
+    """Audits not closed where I am the lead or on the team, soonest first."""
+    on_team = select(audit_team_member.c.audit_id).where(audit_team_member.c.user_id == user.id)
+    return (select(Audit).where(audits_visible_to(user), Audit.state != "closed",
+                                or_(Audit.lead_auditor_id == user.id, Audit.id.in_(on_team)))
+            .order_by(Audit.planned_start, Audit.id))
+
+
+def overdue_actions_query(user):
+    """Open actions past their due date: every one for controllers, admins and auditors; those of
+    their department for an approver (管理者代表, 部门经理) and of the departments a user manages;
+    None for anyone else."""
+    query = (select(CorrectiveAction).where(actions_visible_to(user), CorrectiveAction.state == "open",
+                                            CorrectiveAction.due_date < clock.today())
+             .order_by(CorrectiveAction.due_date, CorrectiveAction.id))
+    if user.role in OVERDUE_WATCHERS:
+        return query
+    departments = select(Department.id).where(Department.manager_id == user.id)
+    if user.role == "approver" and user.department_id:
+        departments = departments.union(select(Department.id).where(Department.id == user.department_id))
+    elif user.is_read_only or not db.session.execute(departments.limit(1)).first():
+        return None
+    owners = select(User.id).where(User.department_id.in_(departments))
+    findings = select(Finding.id).where(Finding.department_id.in_(departments))
+    return query.where(or_(CorrectiveAction.owner_id.in_(owners), CorrectiveAction.finding_id.in_(findings)))
+
+
+def actions_to_verify_query(user):
+    """Completed actions `user` may verify: an auditor (controller, admin) who does not own the
+    action and is not of a department its audit audited; None for anyone else."""
+    if user.is_read_only or user.role not in VERIFIERS:
+        return None
+    query = (select(CorrectiveAction).where(actions_visible_to(user), CorrectiveAction.state == "completed",
+                                            CorrectiveAction.owner_id != user.id)
+             .order_by(CorrectiveAction.verify_after, CorrectiveAction.id))
+    if user.department_id:
+        own_audits = select(audit_department.c.audit_id).where(audit_department.c.department_id == user.department_id)
+        query = query.where(CorrectiveAction.finding_id.in_(
+            select(Finding.id).where(Finding.audit_id.not_in(own_audits))))
+    return query

@@ -1,25 +1,29 @@
-"""Internal audit rules: the plan, the 检查表, findings, the report and closure, and the
-corrective actions (纠正措施) with their verification of effectiveness."""
+"""Internal audit rules: the plan, the 检查表, findings, the report and closure. Corrective
+actions (纠正措施) are in portal/audit/actions.py, meeting notes and acknowledgements in
+portal/audit/running.py."""
 from datetime import datetime, time
+
+from flask_babel import gettext as _
 
 from portal import clock, numbering
 from portal.accounts import services as accounts
-from portal.accounts.permissions import RUN_AUDITS, require_writer
-from portal.audit import access, queries
+from portal.accounts.permissions import RUN_AUDITS
+from portal.audit import access, evidence_refs, programme, qualification, queries
+# callers know the corrective-action services as services.*
+from portal.audit.actions import TEXT_MAX, action_state, complete_action, open_action, verify_action  # noqa: F401
 from portal.audit.clauses import validate_clause_refs
 from portal.audit.models import (CHECK_RESULTS, CLASSIFICATIONS, EVIDENCE_KINDS, NONCONFORMITIES, Audit,
-                                 AuditChecklistItem, CorrectiveAction, Finding)
-from portal.errors import InvalidState, NotAllowed, ValidationFailed
+                                 AuditChecklistItem, Finding)
+from portal.audit.running import step_warnings
+from portal.errors import Conflict, InvalidState, ValidationFailed
 from portal.extensions import db
 from portal.search.outbox import enqueue
 from portal.trail import services as trail
-from portal.validation import Fields
+from portal.validation import MAX_ID, Fields
 
 AUDIT_PATTERN = "IA-{yyyy}-{seq:3}"
 # A finding is numbered within its audit: IA-2026-001-01, IA-2026-001-02, …
 FINDING_PATTERN = "{code}-{seq:2}"
-ACTION_PATTERN = "CA-{yyyy}-{seq:4}"
-TEXT_MAX = 4000
 MAX_EVIDENCE = 20
 
 # step → (state it needs, state it leads to, timestamp it sets): the only way an audit moves.
@@ -30,20 +34,23 @@ AUDIT_STEPS = {
 }
 # The checklist is prepared before the audit starts and filled in while it runs.
 CHECKLIST_EDITABLE = ("planned", "in_progress")
-ACTIONS_ASSIGNABLE = ("in_progress", "reported")
+# A finding is raised from a 检查表 row that found something.
+FINDING_RESULTS = ("nonconforming", "observation")
 
 
 def audit_state(audit: Audit) -> dict:
     return {"number": audit.number, "title": audit.title, "state": audit.state,
             "planned_start": audit.planned_start, "planned_end": audit.planned_end,
             "departments": [d.code for d in audit.departments], "clauses": list(audit.clauses or []),
-            "lead_auditor": audit.lead_auditor.username, "team": [u.username for u in audit.team]}
+            "lead_auditor": audit.lead_auditor.username, "team": [u.username for u in audit.team],
+            "kind": audit.kind, "reason": audit.ad_hoc_reason}
 
 
 # --- planning ----------------------------------------------------------------------------
 
 def create_audit(actor, payload: dict) -> Audit:
-    """Plan an audit: its scope, dates and a team that never audits its own department."""
+    """Plan an audit: its scope, dates and a qualified team that never audits its own
+    department or documents (portal/audit/qualification.py), of the programme or ad hoc."""
     access.require_auditor(actor, "plan audits")
     f = Fields(payload)
     title = f.text("title", 300, required=True)
@@ -56,17 +63,19 @@ def create_audit(actor, payload: dict) -> Audit:
     team = [u for u in (_auditor(f, "team", name) for name in names) if u]
     if start and end and end < start:
         f.fail("planned_end", "before planned_start")
-    _check_independence(f, lead, team, departments)
+    extras = {**programme.audit_kind(f),
+              **qualification.check_team(actor, f, lead, team, departments, refs, start)}
     f.done("Invalid audit.")
     # numbered in the year it is planned for, the year whose programme it covers
     number = numbering.next_number("audit", AUDIT_PATTERN, "", None, _local_noon(start))
     audit = Audit(number=number, title=title,
                   planned_start=start, planned_end=end, state="planned", clauses=refs, lead_auditor=lead,
                   departments=departments, team=[u for u in team if u.id != lead.id],
-                  created_by=actor, created_at=clock.now())
+                  created_by=actor, created_at=clock.now(), **extras)
     db.session.add(audit)
     db.session.flush()
     trail.record(actor, "audit.create", "audit", audit.id, None, audit_state(audit))
+    qualification.record_justification(actor, audit)
     db.session.commit()
     return audit
 
@@ -108,15 +117,6 @@ def _auditor(f: Fields, field: str, username: str | None):
     return user
 
 
-def _check_independence(f: Fields, lead, team, departments) -> None:
-    """Auditors never audit their own work: nobody on the team may belong to an audited department."""
-    audited = {d.id: d.code for d in departments}
-    for field, people in (("lead_auditor", [lead] if lead else []), ("team", team)):
-        for user in people:
-            if user.department_id in audited:
-                f.fail(field, f"{user.username} belongs to audited department {audited[user.department_id]}")
-
-
 # --- running -----------------------------------------------------------------------------
 
 def advance_audit(actor, audit: Audit, step: str, payload: dict | None = None) -> Audit:
@@ -134,6 +134,9 @@ def advance_audit(actor, audit: Audit, step: str, payload: dict | None = None) -
         _require_actions_on_nonconformities(audit)
     audit.state = target
     setattr(audit, stamp, clock.now())
+    warnings = step_warnings(audit, step, english=True)
+    if warnings:  # early or incomplete, and done anyway: the record says so
+        after["warnings"] = warnings
     trail.record(actor, f"audit.{step}", "audit", audit.id, {"state": source}, after)
     for finding in audit.findings:  # who may see findings and actions follows the audit's state
         enqueue("finding", finding.id)
@@ -214,149 +217,105 @@ def record_check_result(actor, item: AuditChecklistItem, payload: dict) -> Audit
 
 
 def raise_finding(actor, audit: Audit, payload: dict) -> Finding:
-    """Write a finding against a clause and department in scope, with evidence that exists."""
+    """Write a finding against a clause and department in scope, with evidence that exists; from
+    a 检查表 row (`checklist_item_id`) it takes that row's clause and department by default."""
     access.require_on_audit(actor, audit, "write findings")
     access.lock_row(audit)  # a report cannot slip in between the check and the new finding
     if audit.state != "in_progress":
         raise InvalidState("Findings are written only while the audit is in progress.",
                            code="audit_not_in_progress")
     f = Fields(payload)
+    item = _checklist_row(f, audit)
     classification = f.choice("classification", CLASSIFICATIONS, required=True)
-    clause, dept_code = f.text("clause", 100, required=True), f.text("department", 32, required=True)
+    clause = f.text("clause", 100, required=item is None) or (item.clause if item else None)
+    dept_code = f.text("department", 32, required=item is None) or (item.department.code if item else None)
     statement = f.text("statement", TEXT_MAX, required=True)
     department = _in_scope(f, audit, clause, dept_code)
-    evidence = _evidence(actor, f, f.data.get("evidence"))
+    if item is not None and (clause, dept_code) != (item.clause, item.department.code):
+        f.fail("checklist_item_id", "its clause and department differ from the finding's")
+    evidence, frozen = _evidence(actor, f, f.data.get("evidence"))
     f.done("Invalid finding.")
     finding = Finding(number=numbering.next_number("finding", FINDING_PATTERN, audit.number, None),
                       audit=audit, classification=classification, clause=clause, department=department,
-                      statement=statement, evidence=evidence, created_by=actor, created_at=clock.now())
+                      statement=statement, evidence=evidence, checklist_item=item,
+                      created_by=actor, created_at=clock.now())
     db.session.add(finding)
     db.session.flush()
     trail.record(actor, "finding.create", "finding", finding.id, None,
                  {"number": finding.number, "audit": audit.number, "classification": classification,
-                  "clause": clause, "department": department.code, "statement": statement, "evidence": evidence})
+                  "clause": clause, "department": department.code, "statement": statement, "evidence": evidence,
+                  "checklist_item_id": item.id if item else None})
+    if frozen:
+        from portal.search.evidence import _link  # the basket's own link and trail entry
+
+        for basket_item in frozen:
+            access.lock_row(basket_item)
+            if basket_item.finding_id or basket_item.checklist_item_id:
+                raise Conflict(_("Frozen search #%(id)s is already attached.", id=basket_item.id),
+                               code="already_attached")
+            _link(actor, basket_item, finding)
     enqueue("finding", finding.id)
     db.session.commit()
     return finding
 
 
-def _evidence(actor, f: Fields, raw) -> list[dict]:
-    """[{kind, id}] → [{kind, id, ref}]; objects the auditor cannot see count as missing."""
-    if raw is None:
-        return []
-    if not isinstance(raw, list) or len(raw) > MAX_EVIDENCE:
-        f.fail("evidence", f"a list of at most {MAX_EVIDENCE} {{kind, id}} objects")
-        return []
-    found = []
-    for entry in raw:
-        kind = entry.get("kind") if isinstance(entry, dict) else None
-        object_id = entry.get("id") if isinstance(entry, dict) else None
-        if kind not in EVIDENCE_KINDS or isinstance(object_id, bool) or not isinstance(object_id, int):
-            f.fail("evidence", "each item is {kind: document|revision|record, id: integer}")
-            return []
-        ref = queries.evidence_ref(actor, kind, object_id)
-        if ref is None:
-            f.fail("evidence", f"{kind} {object_id} does not exist")
-            return []
-        found.append({"kind": kind, "id": object_id, "ref": ref})
-    return found
-
-
-# --- corrective actions ------------------------------------------------------------------
-
-def action_state(action: CorrectiveAction) -> dict:
-    return {"number": action.number, "finding": action.finding.number, "state": action.state,
-            "owner": action.owner.username, "due_date": action.due_date, "plan": action.plan,
-            "containment": action.containment, "root_cause": action.root_cause}
-
-
-def open_action(actor, finding: Finding, payload: dict) -> CorrectiveAction:
-    """Assign a corrective action on a finding to an owner, with a due date and a plan."""
-    access.require_on_audit(actor, finding.audit, "assign corrective actions")
-    access.lock_row(finding.audit)  # nor a close between the check and the new action
-    if finding.audit.state not in ACTIONS_ASSIGNABLE:
-        raise InvalidState(f"Audit {finding.audit.number} is {finding.audit.state}; "
-                           "corrective actions are assigned once it runs and until it closes.",
-                           code="audit_not_open_for_actions")
-    f = Fields(payload)
-    owner = _owner(f, f.text("owner", 64, required=True))
-    due = f.day("due_date", required=True)
-    texts = {name: f.text(name, TEXT_MAX) or None for name in ("containment", "root_cause")}
-    plan = f.text("plan", TEXT_MAX, required=True)
-    if due and due < clock.today():
-        f.fail("due_date", "in the past")
-    f.done("Invalid corrective action.")
-    action = CorrectiveAction(number=numbering.next_number("action", ACTION_PATTERN, "", None),
-                              finding=finding, owner=owner, due_date=due, plan=plan, state="open",
-                              created_by=actor, created_at=clock.now(), **texts)
-    db.session.add(action)
-    db.session.flush()
-    trail.record(actor, "action.create", "action", action.id, None, action_state(action))
-    _enqueue_action(action)
-    db.session.commit()
-    return action
-
-
-def _owner(f: Fields, username: str | None):
-    if not username:
+def _checklist_row(f: Fields, audit: Audit):
+    """The 检查表 row a finding is raised from: one of this audit's, with something found."""
+    item_id = f.integer("checklist_item_id", 1, MAX_ID)
+    if item_id is None:
         return None
-    user = _resolve(f, "owner", username, lambda name: accounts.user_by_username(name, "owner"))
-    if user is not None and (not user.is_active or user.is_read_only):
-        f.fail("owner", f"{username} cannot own corrective actions")
-    return user
+    item = db.session.get(AuditChecklistItem, item_id)
+    if item is None or item.audit_id != audit.id:
+        f.fail("checklist_item_id", "no such checklist item in this audit")
+        return None
+    if item.result not in FINDING_RESULTS:
+        f.fail("checklist_item_id", "its result is not nonconforming (nor an observation)")
+        return None
+    return item
 
 
-def _enqueue_action(action: CorrectiveAction) -> None:
-    enqueue("action", action.id)
-    enqueue("finding", action.finding_id)  # a finding is open while any of its actions is
+def _evidence(actor, f: Fields, raw) -> tuple[list[dict], list]:
+    """[{kind, id}] or [{ref: "QP0501 A/1"}] → ([{kind, id, ref}], frozen searches to attach);
+    objects the auditor cannot see count as missing."""
+    if raw is None:
+        return [], []
+    if not isinstance(raw, list) or len(raw) > MAX_EVIDENCE:
+        f.fail("evidence", f"a list of at most {MAX_EVIDENCE} {{kind, id}} or {{ref}} objects")
+        return [], []
+    found, frozen = [], []
+    for entry in raw:
+        resolved = _evidence_entry(actor, f, entry)
+        if resolved is None:
+            return [], []
+        kind, value = resolved
+        if kind == "frozen":
+            frozen.append(value)
+        elif value not in found:
+            found.append(value)
+    return found, list(dict.fromkeys(frozen))
 
 
-def complete_action(actor, action: CorrectiveAction, payload: dict) -> CorrectiveAction:
-    """The owner reports the action done; an auditor then verifies its effectiveness."""
-    require_writer(actor)
-    if actor.id != action.owner_id:
-        raise NotAllowed("Only the action's owner may complete it.")
-    access.lock_row(action)
-    if action.state != "open":
-        raise InvalidState(f"Corrective action {action.number} is {action.state}, not open.",
-                           code="action_not_open")
-    f = Fields(payload)
-    note = f.text("note", TEXT_MAX, required=True)
-    f.done("Describe what was done.")
-    action.state, action.completed_at, action.completion_note = "completed", clock.now(), note
-    trail.record(actor, "action.complete", "action", action.id, {"state": "open"},
-                 {"state": "completed", "note": note})
-    _enqueue_action(action)
-    db.session.commit()
-    return action
-
-
-def verify_action(actor, action: CorrectiveAction, payload: dict) -> CorrectiveAction:
-    """An auditor other than the owner judges effectiveness: closed, or back to open."""
-    access.require_auditor(actor, "verify corrective actions")
-    if actor.id == action.owner_id:
-        raise NotAllowed("The owner of a corrective action cannot verify it.")
-    # any independent auditor may verify, later too; never one from the audited department
-    reason = access.not_independent(actor, action.finding.audit)
-    if reason:
-        raise NotAllowed(f"{reason}; {actor.username} may not verify its corrective actions.")
-    access.lock_row(action)
-    if action.state != "completed":
-        raise InvalidState(f"Corrective action {action.number} is {action.state}; only a completed "
-                           "action can be verified.", code="action_not_completed")
-    f = Fields(payload)
-    effective = f.data.get("effective")
-    if not isinstance(effective, bool):
-        f.fail("effective", "must be true or false")
-    note = f.text("note", TEXT_MAX, required=True)
-    f.done("Invalid verification.")
-    now = clock.now()
-    action.state = "closed" if effective else "open"
-    action.verified_effective, action.verification_note = effective, note
-    action.verified_by, action.verified_at = actor, now
-    action.closed_at = now if effective else None
-    trail.record(actor, "action.verify", "action", action.id, {"state": "completed"},
-                 {"state": action.state, "effective": effective}, note)
-    _enqueue_action(action)
-    db.session.commit()
-    return action
+def _evidence_entry(actor, f: Fields, entry):
+    """("evidence", {kind, id, ref}) or ("frozen", basket item); None with the reason noted."""
+    if isinstance(entry, dict) and isinstance(entry.get("ref"), str) and set(entry) == {"ref"}:
+        resolved = evidence_refs.resolve(actor, entry["ref"])
+        if resolved is None:
+            f.fail("evidence", evidence_refs.unknown_message(entry["ref"]))
+            return None
+        kind, value = resolved
+        if kind == "frozen" and (value.finding_id or value.checklist_item_id):
+            f.fail("evidence", f"frozen search #{value.id} is already attached")
+            return None
+        if kind == "evidence":
+            value = {**value, "ref": queries.evidence_ref(actor, value["kind"], value["id"])}
+        return kind, value
+    kind = entry.get("kind") if isinstance(entry, dict) else None
+    object_id = entry.get("id") if isinstance(entry, dict) else None
+    if kind not in EVIDENCE_KINDS or isinstance(object_id, bool) or not isinstance(object_id, int):
+        f.fail("evidence", "each item is {kind: document|revision|record, id: integer} or {ref: code}")
+        return None
+    ref = queries.evidence_ref(actor, kind, object_id)
+    if ref is None:
+        f.fail("evidence", f"{kind} {object_id} does not exist")
+        return None
+    return "evidence", {"kind": kind, "id": object_id, "ref": ref}

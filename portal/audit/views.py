@@ -5,17 +5,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from portal import clock
 from portal.accounts import services as accounts
 from portal.accounts.permissions import RUN_AUDITS, require_role
-from portal.search import evidence
-from portal.audit import access, queries, services
+from portal.audit import access, docx_export, evidence_refs, queries, running, services
+from portal.audit.actions import belongs_to
 from portal.audit.clauses import list_clauses
-from portal.audit.docx_export import render_audit_report, report_filename
 from portal.audit.models import AUDIT_STATES, CHECK_RESULTS, CLASSIFICATIONS
-from portal.documents.exports import DOCX_MIME, attachment
+from portal.search import evidence
 from portal.errors import ValidationFailed
 from portal.extensions import db
+from portal.validation import parse_id
 
 bp = Blueprint("audit", __name__, template_folder="templates")
 STEP_MESSAGES = {"start": _l("Audit started."), "report": _l("Audit reported."), "close": _l("Audit closed.")}
@@ -42,7 +41,16 @@ def _plan_from_form() -> dict:
     return {"title": form.get("title", ""), "planned_start": form.get("planned_start", ""),
             "planned_end": form.get("planned_end", ""), "departments": form.getlist("departments"),
             "clauses": form.getlist("clauses"), "lead_auditor": form.get("lead_auditor", ""),
-            "team": [name for name in form.getlist("team") if name]}
+            "team": [name for name in form.getlist("team") if name],
+            **_kind_and_justification(form)}
+
+
+def _kind_and_justification(form) -> dict:
+    """Ad hoc with its reason, and the controller's independence justification (portal/audit/qualification.py)."""
+    values = {"kind": form.get("kind") or "programme", "reason": form.get("reason", "")}
+    if form.get("independence_reason", "").strip():
+        values["independence_override"] = {"reason": form["independence_reason"]}
+    return values
 
 
 def _render_new(values: dict, errors: dict, status: int = 200):
@@ -73,9 +81,9 @@ def new():
 @bp.get("/audits/<int:audit_id>")
 @login_required
 def show(audit_id: int):
-    """The audit: plan, checklist, findings, corrective actions and what may be done next."""
+    """The audit: plan, meeting notes, checklist, findings, corrective actions and what may be
+    done next; ?from_item= opens the finding form filled in from that 检查表 row."""
     audit = queries.get_audit(current_user, audit_id)
-    people = [u for u in accounts.list_users() if u.is_active and not u.is_read_only]
     frozen = evidence.evidence_list(current_user, audit_id=audit.id)
     by_finding, by_item = {}, {}
     for item in frozen:
@@ -84,9 +92,40 @@ def show(audit_id: int):
         else:
             by_item.setdefault(item.checklist_item_id, []).append(item)
     return render_template("audit/show.html", audit=audit, can_run=access.may_run_audit(current_user, audit),
-                           results=CHECK_RESULTS, classifications=CLASSIFICATIONS, people=people,
+                           results=CHECK_RESULTS, classifications=_finding_classes(),
+                           owners=_owner_choices(audit),
+                           new_finding=_finding_draft(audit), may_acknowledge=running.may_acknowledge,
+                           may_verify=_may_verify(audit),
                            frozen_by_finding=by_finding, frozen_by_item=by_item,
                            evidence={x.id: queries.evidence_for(current_user, x) for x in audit.findings})
+
+
+def _finding_classes() -> list[str]:
+    """A new finding defaults to the lesser nonconformity: 严重不符合 is a judgement to make."""
+    return ["minor"] + [c for c in CLASSIFICATIONS if c != "minor"]
+
+
+def _finding_draft(audit) -> dict:
+    """The finding form's values: blank, or those of the 不符合 row it is raised from."""
+    item_id = parse_id(request.args.get("from_item"))
+    item = next((i for i in audit.checklist if i.id == item_id and i.result in services.FINDING_RESULTS), None)
+    if item is None:
+        return {"classification": "minor"}
+    return {"checklist_item_id": item.id, "clause": item.clause, "department": item.department.code,
+            "statement": item.notes or item.question, "question": item.question,
+            "classification": "minor" if item.result == "nonconforming" else "observation"}
+
+
+def _owner_choices(audit) -> dict:
+    """Finding id → who may own an action on it: its department's people, its manager among them."""
+    people = [u for u in accounts.list_users() if u.is_active and not u.is_read_only]
+    return {x.id: [u for u in people if belongs_to(u, x.department)] for x in audit.findings}
+
+
+def _may_verify(audit) -> bool:
+    """An auditor (controller, admin) independent of the audited departments verifies."""
+    return (current_user.role in RUN_AUDITS and not current_user.is_read_only
+            and access.not_independent(current_user, audit) is None)
 
 
 @bp.post("/audits/<int:audit_id>/<any(start, report, close):step>")
@@ -97,7 +136,19 @@ def advance(audit_id: int, step: str):
     payload = {k: request.form[k] for k in ("summary", "conclusion") if request.form.get(k)}
     services.advance_audit(current_user, audit, step, payload)
     flash(str(STEP_MESSAGES[step]), "success")
+    for warning in running.step_warnings(audit, step):
+        flash(warning, "warning")
     return redirect(url_for("audit.show", audit_id=audit_id))
+
+
+@bp.post("/audits/<int:audit_id>/notes")
+@login_required
+def update_notes(audit_id: int):
+    """The opening and closing meeting notes."""
+    audit = queries.get_audit(current_user, audit_id)
+    running.update_notes(current_user, audit, _fields("opening_notes", "closing_notes"))
+    flash(_("Meeting notes saved."), "success")
+    return redirect(url_for("audit.show", audit_id=audit_id, _anchor="notes"))
 
 
 @bp.post("/audits/<int:audit_id>/checklist")
@@ -127,13 +178,32 @@ def _fields(*names: str) -> dict:
 @bp.post("/audits/<int:audit_id>/findings")
 @login_required
 def raise_finding(audit_id: int):
-    """Write a finding; evidence is given as document codes, record numbers or kind:id."""
+    """Write a finding; evidence is named by document code, revision (QP0501 A/1), record
+    number or frozen search (#12), resolved on the server."""
     audit = queries.get_audit(current_user, audit_id)
     payload = _fields("classification", "clause", "department", "statement")
-    payload["evidence"] = queries.evidence_from_refs(current_user, request.form.get("evidence", ""))
+    payload["evidence"] = [{"ref": ref} for ref in evidence_refs.split_refs(request.form.get("evidence", ""))]
+    if request.form.get("checklist_item_id"):
+        payload["checklist_item_id"] = parse_id(request.form["checklist_item_id"]) or 0
     finding = services.raise_finding(current_user, audit, payload)
     flash(_("Finding %(number)s recorded.", number=finding.number), "success")
     return redirect(url_for("audit.show", audit_id=audit_id, _anchor=f"finding-{finding.id}"))
+
+
+@bp.post("/findings/<int:finding_id>/acknowledge")
+@login_required
+def acknowledge_finding(finding_id: int):
+    """The audited department acknowledges the finding."""
+    finding = running.acknowledge_finding(current_user, queries.get_finding(current_user, finding_id))
+    flash(_("Finding %(number)s acknowledged.", number=finding.number), "success")
+    return redirect(url_for("audit.show", audit_id=finding.audit_id, _anchor=f"finding-{finding.id}"))
+
+
+@bp.get("/findings/<int:finding_id>/report.docx")
+@login_required
+def finding_report(finding_id: int):
+    """The 不符合项报告 of one finding as Word."""
+    return docx_export.download("finding", queries.get_finding(current_user, finding_id), current_user)
 
 
 @bp.get("/findings/<int:finding_id>")
@@ -149,8 +219,8 @@ def show_finding(finding_id: int):
 def open_action(finding_id: int):
     """Assign a corrective action to an owner."""
     finding = queries.get_finding(current_user, finding_id)
-    action = services.open_action(current_user, finding,
-                                  _fields("owner", "due_date", "containment", "root_cause", "plan"))
+    action = services.open_action(current_user, finding, _fields(
+        "owner", "due_date", "verify_after", "containment", "root_cause", "occurs_elsewhere", "plan"))
     flash(_("Corrective action %(number)s assigned.", number=action.number), "success")
     return _to_action(action)
 
@@ -171,7 +241,8 @@ def show_action(action_id: int):
 def complete_action(action_id: int):
     """The owner reports the action done."""
     action = queries.get_action(current_user, action_id)
-    services.complete_action(current_user, action, _fields("note"))
+    services.complete_action(current_user, action,
+                             _fields("note", "root_cause", "occurs_elsewhere", "verify_after"))
     flash(_("Corrective action completed; an auditor will verify it."), "success")
     return _to_action(action)
 
@@ -182,32 +253,23 @@ def verify_action(action_id: int):
     """An auditor judges whether the action was effective."""
     action = queries.get_action(current_user, action_id)
     choice = request.form.get("effective")
-    payload = {"note": request.form.get("note", ""),
+    payload = {"note": request.form.get("note", ""), "due_date": request.form.get("due_date") or None,
                "effective": {"1": True, "0": False}.get(choice, choice)}
     services.verify_action(current_user, action, payload)
     flash(_("Verification recorded."), "success")
     return _to_action(action)
 
 
+@bp.get("/actions/<int:action_id>/report.docx")
+@login_required
+def action_report(action_id: int):
+    """The 纠正/预防措施报告 of one corrective action as Word."""
+    return docx_export.download("action", queries.get_action(current_user, action_id), current_user)
+
+
 @bp.get("/audits/<int:audit_id>/report.docx")
 @login_required
 def report_docx(audit_id: int):
     """The 内审报告 as Word."""
-    audit = queries.get_audit(current_user, audit_id)
-    return attachment(render_audit_report(audit, current_user), report_filename(audit), DOCX_MIME)
+    return docx_export.download("audit", queries.get_audit(current_user, audit_id), current_user)
 
-
-@bp.get("/audit-programme")
-@login_required
-def programme_this_year():
-    """This year's audit programme."""
-    return redirect(url_for("audit.programme", year=clock.today().year))
-
-
-@bp.get("/audit-programme/<int:year>")
-@login_required
-def programme(year: int):
-    """The year's coverage of every department × clause in scope."""
-    data = queries.programme(current_user, year)
-    grid = {(c["department"], c["clause"]): c for c in data["cells"]}
-    return render_template("audit/programme.html", data=data, grid=grid, year=year)

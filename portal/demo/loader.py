@@ -24,6 +24,9 @@ _load_day: date | None = None
 def load_demo() -> str:
     """Load the demo once; a second call leaves the data as it is."""
     from portal.demo.audit import audit_steps
+    from portal.demo.change_requests import change_request_steps
+    from portal.demo.programme import programme_steps
+    from portal.demo.management_review import review_steps
     from portal.demo.runs import run_steps
 
     global _load_day
@@ -37,8 +40,11 @@ def load_demo() -> str:
             steps.extend(_document_steps(spec))
         steps.extend(_form_steps())
         steps.extend(distribution_steps())
+        steps.extend(programme_steps())  # the auditors' qualifications come before any audit
         steps.extend(audit_steps())
+        steps.extend(change_request_steps())
         steps.extend(run_steps(_load_day))
+        steps.extend(review_steps(_load_day))  # after the audits and runs its inputs come from
         for _at, _order, step in sorted(steps, key=lambda s: (s[0], s[1])):
             step()
     finally:
@@ -48,7 +54,7 @@ def load_demo() -> str:
     records = db.session.query(Record).count()
     return (f"demo loaded: {len(catalog.DEPARTMENTS)} departments, {len(catalog.USERS)} users, "
             f"{len(catalog.DOCUMENTS)} documents, {len(_form_specs())} forms, {records} records, "
-            f"one internal audit; "
+            f"two internal audits; "
             f"every demo user's password is {DEMO_PASSWORD}")
 
 

@@ -39,13 +39,20 @@ def _approver_name(rev: Revision) -> str:
 
 
 def _history_lines(rev: Revision):
+    from portal.change_requests.queries import numbers_by_revision
     from portal.documents.docx_export import HistoryLine
 
     earlier = [r for r in rev.document.revisions
                if r.state in HISTORIC_STATES and r.id != rev.id and r.id < rev.id]
+    requests = numbers_by_revision(r.id for r in earlier + [rev])
     return [HistoryLine(r.label, r.effective_date.isoformat() if r.effective_date else "",
-                        r.change_summary or "", r.change_reason or "", r.author.display_name,
-                        _approver_name(r)) for r in earlier + [rev]]
+                        r.change_summary or "", _reason(r.change_reason, requests.get(r.id)),
+                        r.author.display_name, _approver_name(r)) for r in earlier + [rev]]
+
+
+def _reason(reason: str | None, request_number: str | None) -> str:
+    """The 更改原因 cell: the reason, and the 文件更改申请 the revision implements."""
+    return "\n".join(t for t in (reason, f"更改申请 {request_number}" if request_number else None) if t)
 
 
 def export_context(rev: Revision, user, copy=None):

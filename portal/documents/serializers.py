@@ -28,7 +28,15 @@ def revision_json(rev) -> dict:
             "signatures": [signature_json(s) for s in rev.signatures],
             "submitted_at": iso(rev.submitted_at), "approved_at": iso(rev.approved_at),
             "released_at": iso(rev.released_at), "created_at": iso(rev.created_at),
-            "updated_at": iso(rev.updated_at)}
+            "updated_at": iso(rev.updated_at), "change_request_id": _change_request_id(rev)}
+
+
+def _change_request_id(rev):
+    """The change request the revision implements (seen with it: both follow the document)."""
+    from portal.change_requests.queries import for_revision
+
+    cr = for_revision(rev.id)
+    return cr.id if cr is not None else None
 
 
 def document_json(doc, user) -> dict:

@@ -126,7 +126,10 @@ def revision_state(rev: Revision) -> dict:
     return {"label": rev.label, "state": rev.state, "change_level": rev.change_level,
             "change_summary": rev.change_summary, "change_reason": rev.change_reason,
             "effective_date": rev.effective_date, "source_sha256": rev.source_sha256,
-            "text_chars": len(rev.text or "")}
+            "text_chars": len(rev.text or ""),
+            # a procedure's steps and a form's fields are controlled content too: the trail
+            # shows how they changed, not only that the revision did
+            "steps": rev.steps, "fields": rev.fields}
 
 
 def _content_values(actor, doc: Document, f: Fields, upload, creating: bool) -> dict:
@@ -211,8 +214,9 @@ def _latest_label(doc: Document) -> tuple[str, int] | None:
     return last.edition, last.modification
 
 
-def start_revision(actor, doc: Document, data: dict, upload=None) -> Revision:
-    """Open a new draft revision; its author is the actor."""
+def start_revision(actor, doc: Document, data: dict, upload=None, *, author=None, commit=True) -> Revision:
+    """Open a new draft revision; its author is the actor, or `author` when an accepted change
+    request names who writes it (the acceptance commits the two together: commit=False)."""
     require_role(actor, AUTHOR, "write revisions")
     _check_may_start(doc)
     values = _content_values(actor, doc, Fields(data), upload, creating=True)
@@ -225,7 +229,7 @@ def start_revision(actor, doc: Document, data: dict, upload=None) -> Revision:
         raise ValidationFailed(_("A change reason is required after the first revision."),
                                fields={"change_reason": "required after the first revision"})
     edition, modification = next_label(_latest_label(doc), values["change_level"])
-    rev = Revision(document=doc, author=actor, edition=edition, modification=modification,
+    rev = Revision(document=doc, author=author or actor, edition=edition, modification=modification,
                    label=format_label(edition, modification), state="draft")
     _inherit_from_current(doc, rev, values)
     for key, value in values.items():
@@ -236,7 +240,8 @@ def start_revision(actor, doc: Document, data: dict, upload=None) -> Revision:
     db.session.flush()
     trail.record(actor, "revision.create", "revision", rev.id, None, revision_state(rev))
     enqueue("revision", rev.id)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return rev
 
 
@@ -265,19 +270,20 @@ def can_edit_revision(user, rev: Revision) -> bool:
     return user is not None and (user.id == rev.author_id or is_controller(user))
 
 
-def _check_draft_editable(actor, rev: Revision) -> None:
+def check_draft_editable(actor, rev: Revision) -> None:
+    """Refuse (409, 403) what update_revision would refuse, for a page that edits a draft."""
     if rev.state != "draft":
-        raise Conflict("Only a draft revision can be edited.", code="not_draft")
+        raise Conflict(_("Only a draft revision can be edited."), code="not_draft")
     if not can_edit_revision(actor, rev):
-        raise NotAllowed("Only the author or a document controller may edit this draft.")
+        raise NotAllowed(_("Only the author or a document controller may edit this draft."))
 
 
 def update_revision(actor, rev: Revision, data: dict, upload=None) -> Revision:
     """Edit a draft (its author or a controller); anything past draft is frozen."""
-    _check_draft_editable(actor, rev)
+    check_draft_editable(actor, rev)
     values = _content_values(actor, rev.document, Fields(data), upload, creating=False)
     lock_row(rev)  # the write starts after the slow body conversion: check again under the lock
-    _check_draft_editable(actor, rev)
+    check_draft_editable(actor, rev)
     before = revision_state(rev)
     if "change_level" in values and len(rev.document.revisions) > 1:
         earlier = [r for r in rev.document.revisions if r.id != rev.id]
@@ -303,7 +309,7 @@ def set_form_template(actor, rev: Revision, data: bytes, filename: str) -> Revis
     from portal.security.attachments import domain_error
     from portal.security.uploads import UploadRejected, check_docx, clean_filename
 
-    _check_draft_editable(actor, rev)
+    check_draft_editable(actor, rev)
     if rev.document.doc_type != "form":
         raise ValidationFailed("Only forms have a Word layout.", code="not_a_form")
     try:
@@ -312,7 +318,7 @@ def set_form_template(actor, rev: Revision, data: bytes, filename: str) -> Revis
         raise domain_error(exc) from exc
     digest = storage.store_bytes(data)
     lock_row(rev)  # the write starts after the checks of the file: check the draft again
-    _check_draft_editable(actor, rev)
+    check_draft_editable(actor, rev)
     before = revision_state(rev)
     rev.template_sha256 = digest
     trail.record(actor, "revision.template", "revision", rev.id, before,

@@ -205,6 +205,9 @@ def release_revision(actor, rev: Revision, data: dict) -> Revision:
         _make_effective(actor, rev)
     else:
         transition(actor, rev, "schedule", effective_date=effective)
+    from portal.change_requests.services import mark_implemented  # it builds on this module
+
+    mark_implemented(actor, rev)  # the change request this revision answers, in this transaction
     db.session.commit()
     return rev
 

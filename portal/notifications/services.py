@@ -5,7 +5,7 @@ import time
 from email.message import EmailMessage
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from portal import clock
 from portal.accounts.models import User
@@ -17,15 +17,33 @@ from portal.notifications.models import Notification
 log = logging.getLogger("portal.notifications")
 
 
-def notify(users, kind: str, message: str, link: str | None = None) -> None:
-    """Queue one inbox message per distinct active user (part of the caller's transaction)."""
-    seen = set()
+def _recipients(users) -> list[User]:
+    """Each distinct active user once."""
+    seen, out = set(), []
     for user in users:
         if user is None or user.id in seen or not user.active:
             continue
         seen.add(user.id)
+        out.append(user)
+    return out
+
+
+def notify(users, kind: str, message: str, link: str | None = None) -> None:
+    """Queue one inbox message per distinct active user (part of the caller's transaction)."""
+    for user in _recipients(users):
         db.session.add(Notification(user=user, kind=kind, message=message, link=link,
                                     created_at=clock.now()))
+
+
+def notify_many(messages) -> int:
+    """Queue several messages, each (users, kind, message, link) as `notify` takes them, with
+    one insert (part of the caller's transaction): a jobs round may send a thousand."""
+    now = clock.now()
+    rows = [{"user_id": user.id, "kind": kind, "message": message, "link": link, "created_at": now}
+            for users, kind, message, link in messages for user in _recipients(users)]
+    if rows:
+        db.session.execute(insert(Notification), rows)
+    return len(rows)
 
 
 def controllers() -> list[User]:

@@ -7,23 +7,22 @@ period, so two readers can never disagree about a month."""
 import math
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, exists, func, literal, or_, select
 
 from portal.accounts import services as accounts
 from portal.accounts.permissions import is_controller, require_writer
 from portal.documents.models import Document
 from portal.errors import NotAllowed, ValidationFailed
 from portal.extensions import db
+from portal.objectives import measures
 from portal.objectives import periods as P
 from portal.objectives.models import COMPARISONS, FREQUENCIES, MEASURE_KINDS, UNITS, Objective
-from portal.procedures.models import ProcedureRun, RunStep
-from portal.records.models import Record
+from portal.records.models import MEASURED_TEXT_CHARS
 from portal.trail import services as trail
 from portal.validation import MAX_ID, Fields
 
 MAX_TARGET = 10**12
 MAX_VALUES = 50
-MAX_VALUE_CHARS = 200
+MAX_VALUE_CHARS = MEASURED_TEXT_CHARS  # longer record texts are not kept in record_value
 RATIO_KINDS = ("on_time", "field_ratio")
 # What a record field of each type may be compared with in a field_ratio measure.
 RATIO_FIELD_TYPES = ("text", "choice", "checkbox", "number", "date")
@@ -249,9 +248,9 @@ def values(objective: Objective, first_period, last_period, department=None) -> 
     {period, department, numerator, denominator, value, target, met}.
 
     `department` (a Department, a code, or None for the objective's own) narrows to the
-    records issued by, or the runs of, that department. The numbers come from grouped SQL
-    aggregates bucketed by the period bounds (UTC instants of local midnights): one query
-    per call whatever the number of periods."""
+    records issued by, or the runs of, that department. The numbers are counted in the
+    database per period bound (UTC instants of local midnights), one query per call whatever
+    the number of periods (portal.objectives.measures)."""
     periods = P.period_range(objective.frequency, first_period, last_period)
     return values_for_periods(objective, periods, department)
 
@@ -270,7 +269,7 @@ def values_of_all(user, first=None, last=None, department=None) -> list[tuple]:
 
 def values_for_periods(objective: Objective, periods: list, department=None) -> list[dict]:
     dept = _department(department) if department is not None else objective.department
-    totals = _aggregate(objective.measure, periods, dept.id if dept else None)
+    totals = measures._aggregate(objective.measure, periods, dept.id if dept else None)
     rows = []
     for i, period in enumerate(periods):
         numerator, denominator = totals.get(i, (0, 0))
@@ -307,100 +306,3 @@ def _met(objective: Objective, value):
     if value is None:
         return None
     return value >= objective.target if objective.comparison == ">=" else value <= objective.target
-
-
-def _bucket(column, periods: list):
-    """The index of the period a timestamp falls in (the caller keeps it within the range):
-    the bounds are sorted, so the first bound it is before names its period."""
-    whens = [(column < p.end, i) for i, p in enumerate(periods[:-1])]
-    return case(*whens, else_=len(periods) - 1) if whens else literal(0)
-
-
-def _within(column, periods: list):
-    return and_(column >= periods[0].start, column < periods[-1].end)
-
-
-def _aggregate(measure: dict, periods: list, dept_id) -> dict[int, tuple]:
-    """{period index: (numerator, denominator)} for the periods that have anything."""
-    kind = measure["kind"]
-    if kind == "on_time":
-        query = _on_time_query(measure, periods, dept_id)
-    else:
-        query = _records_query(measure, periods, dept_id)
-    totals = {}
-    for bucket, numerator, denominator in db.session.execute(query):
-        numerator = numerator or 0
-        if kind == "field_mean":
-            numerator = round(float(numerator), 6)
-        totals[int(bucket)] = (int(numerator) if kind != "field_mean" else numerator, int(denominator or 0))
-    return totals
-
-
-def _on_time_query(measure: dict, periods: list, dept_id):
-    """A whole run counts in the period it closed in and is on time when none of its steps
-    was completed after its due time (a step without a clock is never late); cancelled runs
-    never close, so never count. A single step counts in the period it was completed in, on
-    time when completed by its due_at; steps of cancelled runs are left out, as their runs."""
-    run = ProcedureRun
-    if "step" in measure:
-        step = RunStep
-        bucket = _bucket(step.completed_at, periods)
-        on_time = case((or_(step.due_at.is_(None), step.completed_at <= step.due_at), 1), else_=0)
-        query = (select(bucket.label("bucket"), func.sum(on_time), func.count(step.id))
-                 .join(run, run.id == step.run_id)
-                 .where(run.document_id == measure["document_id"], step.index == measure["step"],
-                        step.state == "done", run.state != "cancelled", _within(step.completed_at, periods)))
-    else:
-        late = exists().where(RunStep.run_id == run.id, RunStep.completed_at > RunStep.due_at)
-        bucket = _bucket(run.closed_at, periods)
-        query = (select(bucket.label("bucket"), func.sum(case((late, 0), else_=1)), func.count(run.id))
-                 .where(run.document_id == measure["document_id"], run.state == "closed",
-                        _within(run.closed_at, periods)))
-    if dept_id is not None:
-        query = query.where(run.department_id == dept_id)
-    return query.group_by(bucket)
-
-
-def _numeric(field: str):
-    """True where the record's field holds a JSON number: older revisions may have held
-    text under the same name, and a cast of text to a number fails on PostgreSQL."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return func.json_typeof(Record.data[field]) == "number"
-    return func.json_type(Record.data, f'$."{field}"').in_(("integer", "real"))
-
-
-def _records_query(measure: dict, periods: list, dept_id):
-    """Records of the form issued (created_at) in the period. A count takes every record not
-    voided; a share or a mean only closed ones (voided and disposed records are neither)."""
-    bucket = _bucket(Record.created_at, periods)
-    where = [Record.form_id == measure["form_id"], _within(Record.created_at, periods)]
-    kind = measure["kind"]
-    if kind == "count":
-        where.append(Record.status != "voided")
-        columns = [func.count(Record.id), func.count(Record.id)]
-    else:
-        where.append(Record.status == "closed")
-        field = measure["field"]
-        if kind == "field_mean":
-            numeric = _numeric(field)
-            amount = case((numeric, Record.data[field].as_float()), else_=None)
-            columns = [func.sum(amount), func.count(amount)]
-        else:
-            columns = [func.sum(case((_matches(field, measure["values"]), 1), else_=0)), func.count(Record.id)]
-    if dept_id is not None:
-        where.append(Record.department_id == dept_id)
-    return select(bucket.label("bucket"), *columns).where(*where).group_by(bucket)
-
-
-def _matches(field: str, wanted: list):
-    """The field's value is one of `wanted`, compared as the JSON type the values have."""
-    element = Record.data[field]
-    if all(isinstance(v, bool) for v in wanted):
-        # JSON true/false: PostgreSQL's ->> gives the text 'true'/'false', SQLite's json_type says the same
-        dialect = db.session.get_bind().dialect.name
-        text = element.as_string() if dialect == "postgresql" else func.json_type(Record.data, f'$."{field}"')
-        return text.in_(["true" if v else "false" for v in wanted])
-    if all(isinstance(v, (int, float)) for v in wanted):
-        return case((_numeric(field), element.as_float()), else_=None).in_([float(v) for v in wanted])
-    return element.as_string().in_([str(v) for v in wanted])

@@ -9,10 +9,12 @@ Who may do what (one place, used by the pages too):
 - cancel: a controller/admin or the manager of the run's department.
 """
 import re
+import time
 from datetime import datetime, timedelta, timezone
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, update
+from sqlalchemy.orm import joinedload
 
 from portal import clock, numbering, workdays
 from portal.accounts import services as accounts
@@ -305,29 +307,76 @@ def overdue_condition(now: datetime):
                 RunStep.run_id.in_(select(ProcedureRun.id).where(ProcedureRun.state == "open")))
 
 
-def escalate_overdue(batch: int = 1000) -> int:
-    """One notice per newly overdue step, to its assignees and its escalation target, kept
-    in the run's trail; `escalated_at` is set in the same transaction, so never repeated."""
-    from portal.notifications.services import notify
+def escalate_overdue(batch: int = 500, budget_seconds: float = 20.0) -> int:
+    """One notice per newly overdue step, to its assignees and its escalation target, kept in
+    the run's trail; batch by batch, one transaction each, until none is left or the time
+    budget is spent (one jobs round must not run for ever). Never repeated, even by two
+    rounds at once: see `_escalate_batch`."""
+    started, total = time.monotonic(), 0
+    while True:
+        done = _escalate_batch(batch)
+        total += done
+        if done < batch or time.monotonic() - started >= budget_seconds:
+            return total
+
+
+def _escalate_batch(limit: int) -> int:
+    """Claim up to `limit` overdue steps and send their notices in one transaction. A step is
+    claimed by the UPDATE that sets `escalated_at` where it is still unset, and only the rows
+    it returns are escalated: a round running at the same time has claimed the others (on
+    PostgreSQL the candidates are also locked, skipping those another round holds, so the two
+    rounds neither wait for each other nor deadlock)."""
+    from portal.notifications.services import notify_many
 
     now = clock.now()
+    candidates = db.session.execute(
+        select(RunStep.id).where(RunStep.escalated_at.is_(None), overdue_condition(now))
+        .order_by(RunStep.due_at, RunStep.id).limit(limit).with_for_update(skip_locked=True)).scalars().all()
+    claimed = db.session.execute(
+        update(RunStep).where(RunStep.id.in_(candidates), RunStep.escalated_at.is_(None),
+                              RunStep.state == "pending")
+        .values(escalated_at=now).returning(RunStep.id)
+        .execution_options(synchronize_session=False)).scalars().all() if candidates else []
+    if not claimed:
+        db.session.commit()  # ends the transaction (on SQLite the write lock FOR UPDATE took)
+        return 0
     steps = db.session.execute(
-        select(RunStep).join(ProcedureRun, RunStep.run_id == ProcedureRun.id)
-        .where(RunStep.state == "pending", RunStep.due_at < now, RunStep.escalated_at.is_(None),
-               ProcedureRun.state == "open")
-        .order_by(RunStep.due_at).limit(batch).with_for_update(of=RunStep, skip_locked=True)
-    ).scalars().all()
+        select(RunStep).where(RunStep.id.in_(claimed)).options(joinedload(RunStep.run))
+        .order_by(RunStep.due_at, RunStep.id).execution_options(populate_existing=True)).scalars().all()
+    audience = _Audience()
+    notices, entries = [], []
     for step in steps:
         run = step.run
-        step.escalated_at = now
-        link = f"/runs/{run.id}"  # the jobs thread has no request to build a URL from
+        targets = audience.targets(run, step)
         message = _("Overdue: step %(step)s of %(number)s (%(subject)s) was due %(due)s.",
                     step=step.name, number=run.number, subject=run.subject,
                     due=clock.local(step.due_at).strftime("%Y-%m-%d %H:%M"))
-        targets = escalation_targets(run, step)
-        notify(assignees(run, step) + targets, "step_overdue", message, link)
-        trail.record("system", "run.step_escalate", "run", run.id, None,
-                     {"step": step.index, "name": step.name, "due_at": step.due_at,
-                      "escalated_to": sorted(u.username for u in targets)})
+        link = f"/runs/{run.id}"  # the jobs thread has no request to build a URL from
+        notices.append((audience.assignees(run, step) + targets, "step_overdue", message, link))
+        entries.append(("run.step_escalate", "run", run.id, None,
+                        {"step": step.index, "name": step.name, "due_at": step.due_at,
+                         "escalated_to": sorted(u.username for u in targets)}, None))
+    notify_many(notices)
+    trail.record_many("system", entries)
     db.session.commit()
     return len(steps)
+
+
+class _Audience:
+    """`assignees` and `escalation_targets` asked once per department, role and target within
+    a batch: a thousand overdue steps are usually a handful of departments."""
+
+    def __init__(self):
+        self._assignees, self._targets = {}, {}
+
+    def assignees(self, run: ProcedureRun, step: RunStep) -> list[User]:
+        key = (step_department_id(run, step), step.role)
+        if key not in self._assignees:
+            self._assignees[key] = assignees(run, step)
+        return self._assignees[key]
+
+    def targets(self, run: ProcedureRun, step: RunStep) -> list[User]:
+        key = (step.escalate_to, step_department_id(run, step), run.department_id)
+        if key not in self._targets:
+            self._targets[key] = escalation_targets(run, step)
+        return self._targets[key]

@@ -3,7 +3,7 @@ import math
 import re
 
 from portal.errors import ValidationFailed
-from portal.validation import has_illegal_chars, parse_date
+from portal.validation import form_number, has_illegal_chars, parse_date
 
 MAX_TEXT = {"text": 2000, "textarea": 20000}
 MAX_ROWS = 500
@@ -106,23 +106,11 @@ CHECKERS = {"text": _text, "textarea": _text, "number": _number, "date": _date,
             "choice": _choice, "checkbox": _checkbox, "table": _table}
 
 
-# A number typed in a browser: ASCII digits only. float() also takes "٣", "1_000", "nan"
-# and "infinity"; those stay text, so validation names the field as the API does.
-_DECIMAL = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
-_INTEGER = re.compile(r"[-+]?[0-9]+")
-
-
 def _from_string(kind: str, raw: str):
     """Turn a browser form string into the field's JSON type (validation follows)."""
-    raw = raw.strip()
-    if raw == "":
+    if raw.strip() == "":
         return None
-    if kind != "number" or not _DECIMAL.fullmatch(raw):
-        return raw
-    if _INTEGER.fullmatch(raw) and len(raw) <= 19:  # int() refuses 4,300+ digits
-        return int(raw)
-    number = float(raw)  # a longer integer or 1e999 is huge or inf: "too large", as in the API
-    return int(number) if number.is_integer() and "." not in raw else number
+    return form_number(raw) if kind == "number" else raw.strip()
 
 
 def data_from_form(fields: list[dict], form) -> dict:

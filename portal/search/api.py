@@ -14,6 +14,10 @@ def hit_url(hit: dict) -> str:
     """Where a hit lives in the browser UI."""
     if hit["kind"] == "document":
         return f"/revisions/{hit['id']}"
+    if hit["kind"] == "change_request":
+        return f"/change-requests/{hit['id']}"
+    if hit["kind"] == "management_review":
+        return f"/management-reviews/{hit['id']}"
     return f"/{hit['kind']}s/{hit['id']}"
 
 

@@ -12,7 +12,10 @@ from sqlalchemy.orm import object_session, selectinload
 from portal import clock
 from portal.audit.models import NONCONFORMITIES, CorrectiveAction, Finding
 from portal.audit.queries import REPORTED
+from portal.change_requests.models import ChangeRequest
 from portal.documents.models import HISTORIC_STATES, Document, Revision
+from portal.management_review.indexing import review_fields, review_options
+from portal.management_review.models import ManagementReview
 from portal.procedures.models import ProcedureRun, RunStep
 from portal.records.models import Record
 from portal.search.schema import EXCERPT_CHARS, OPEN_END, clause_terms, yyyymmdd
@@ -218,10 +221,11 @@ def finding_fields(finding: Finding) -> dict:
 
 
 def action_fields(action: CorrectiveAction) -> dict:
-    """The index document of one corrective action: containment, root cause, plan, outcome."""
+    """The index document of one corrective action: containment, root cause, "could it occur
+    elsewhere?", plan, outcome, and the statement of its finding."""
     finding = action.finding
-    body = _join(action.containment, action.root_cause, action.plan, action.completion_note,
-                 action.verification_note, finding.statement)
+    body = _join(action.containment, action.root_cause, action.occurs_elsewhere, action.plan,
+                 action.completion_note, action.verification_note, finding.statement)
     fields = _audit_fields(finding)  # reviewers see an action once its audit is reported
     return _clean({
         "key": f"action:{action.id}", "kind": "action", "obj_id": action.id, "doc_id": finding.id,
@@ -254,6 +258,30 @@ def run_fields(run: ProcedureRun) -> dict:
         "date": _local_datetime(run.started_at), "confidentiality": procedure.confidentiality,
         "audience": " ".join(sorted(audience)), "tour": "yes" if tour else "no",
     })
+
+
+def change_request_fields(cr: ChangeRequest) -> dict:
+    """The index document of one change request: reason, proposed change, decision."""
+    doc = cr.document
+    body = _join(cr.reason, cr.proposed_change, cr.decision_comment)
+    # Like change_requests.queries: whoever may see the document (the reviewer's tour too).
+    tour = doc.status == "effective" and doc.confidentiality != "confidential"
+    return _clean({
+        "key": f"change_request:{cr.id}", "kind": "change_request", "obj_id": cr.id, "doc_id": doc.id,
+        "ref": cr.number, "ref_exact": cr.number.lower(), "title": f"{doc.code} {doc.title}",
+        "body": body, "excerpt": body[:EXCERPT_CHARS], "spell": _join(doc.title, body),
+        "department": doc.department.code if doc.department else None,
+        "clauses": ",".join(clause_terms(doc.clauses)), "clause_refs": list(doc.clauses or []),
+        "doc_type": "change_request", "state": cr.state, "rank": 0,
+        "revision_label": cr.revision.label if cr.revision else None,
+        "date": _local_datetime(cr.created_at), "confidentiality": doc.confidentiality,
+        "audience": " ".join(sorted(_doc_audience(doc) | {"controllers"})), "tour": "yes" if tour else "no",
+    })
+
+
+def _change_request_options():
+    return (selectinload(ChangeRequest.document).selectinload(Document.revisions).selectinload(Revision.signatures),
+            selectinload(ChangeRequest.revision))
 
 
 def _run_options():
@@ -290,6 +318,8 @@ BUILDERS = {
     "finding": (Finding, "finding", finding_fields, _finding_options),
     "action": (CorrectiveAction, "action", action_fields, _action_options),
     "run": (ProcedureRun, "run", run_fields, _run_options),
+    "change_request": (ChangeRequest, "change_request", change_request_fields, _change_request_options),
+    "management_review": (ManagementReview, "management_review", review_fields, review_options),
 }
 
 
@@ -307,7 +337,7 @@ def expand(session, kind: str, object_id: int) -> list[tuple[str, int]]:
         cited = {("document", object_id)} | {("revision", r) for r in revs} | {("record", r) for r in recs}
         runs = session.execute(select(ProcedureRun.id).where(ProcedureRun.document_id == object_id)).scalars()
         return ([("revision", r) for r in revs] + [("record", r) for r in recs] + [("run", r) for r in runs]
-                + _citing_findings(session, cited))
+                + _change_requests_of(session, object_id) + _citing_findings(session, cited))
     if kind == "revision":
         rev = session.get(Revision, object_id)
         findings = _citing_findings(session, {("revision", object_id)})
@@ -315,9 +345,15 @@ def expand(session, kind: str, object_id: int) -> list[tuple[str, int]]:
             # a new party may now see the older revisions and, of a form, its records
             recs = session.execute(select(Record.id).where(Record.form_id == rev.document_id)).scalars()
             return ([("revision", r.id) for r in rev.document.revisions] + [("record", r) for r in recs]
-                    + findings)
+                    + _change_requests_of(session, rev.document_id) + findings)
         return [(kind, object_id)] + findings
     return [(kind, object_id)]
+
+
+def _change_requests_of(session, doc_id: int) -> list[tuple[str, int]]:
+    """A document's change requests: their audience and tour follow the document's."""
+    ids = session.execute(select(ChangeRequest.id).where(ChangeRequest.document_id == doc_id)).scalars()
+    return [("change_request", i) for i in ids]
 
 
 def _citing_findings(session, cited: set[tuple[str, int]]) -> list[tuple[str, int]]:

@@ -190,6 +190,12 @@ def _hit_visible(user, hit: dict) -> bool:
     if hit["kind"] == "action":  # seen with the finding it answers
         action = db.session.get(CorrectiveAction, hit["id"])
         return action is not None and can_view_audit(user, action.finding.audit)
+    if hit["kind"] == "change_request":
+        from portal.change_requests.models import ChangeRequest
+        from portal.change_requests.queries import can_view
+
+        cr = db.session.get(ChangeRequest, hit["id"])
+        return cr is not None and can_view(user, cr)
     return False
 
 

@@ -11,7 +11,9 @@ from whoosh import query as wq
 
 from portal.accounts.permissions import is_controller
 from portal.audit.models import ACTION_STATES
+from portal.change_requests.models import CHANGE_REQUEST_STATES
 from portal.documents.models import HISTORIC_STATES, REVISION_STATES
+from portal.management_review.models import REVIEW_STATES
 from portal.procedures.models import RUN_STATES
 from portal.records.models import RECORD_STATUSES
 from portal.search.analyzer import SearchSyntaxError, check_text, normalize_word, parse_query
@@ -21,8 +23,9 @@ from portal.search.schema import clause_term, yyyymmdd
 from portal.search.scoring import evaluate
 from portal.search.snippets import snippet
 
-SEARCH_KINDS = ("document", "record", "finding", "action", "run")
-STATES = tuple(dict.fromkeys(REVISION_STATES + RECORD_STATUSES + ACTION_STATES + RUN_STATES))
+SEARCH_KINDS = ("document", "record", "finding", "action", "run", "change_request", "management_review")
+STATES = tuple(dict.fromkeys(REVISION_STATES + RECORD_STATUSES + ACTION_STATES + RUN_STATES
+                            + CHANGE_REQUEST_STATES + REVIEW_STATES))
 FACETS = ("kind", "department", "state")
 MAX_PER_PAGE = 100
 MAX_FILTER_CHARS = 200

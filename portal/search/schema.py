@@ -18,7 +18,7 @@ from portal.search.analyzer import ANALYZER
 # copied every compound segment into memory; see index.py). 3: a finding indexes its
 # evidence as codes visible to all its readers, no longer as kind:id (builders.py).
 SCHEMA_VERSION = "3"
-KINDS = ("document", "record", "finding", "action", "run")
+KINDS = ("document", "record", "finding", "action", "run", "change_request", "management_review")
 EXCERPT_CHARS = 8000  # stored for snippets; the whole body is indexed
 OPEN_END = 99991231   # effective_to of a revision still in force
 # Plain lower-cased ASCII words for "did you mean" (stemmed forms make poor suggestions).

@@ -8,7 +8,8 @@ from portal.database import UTCDateTime
 from portal.extensions import db
 
 OBJECT_TYPES = ("document", "revision", "copy", "record", "run", "audit", "finding",
-                "action", "user", "department", "token", "form", "evidence", "objective", "calendar")
+                "action", "user", "department", "token", "form", "evidence", "objective", "calendar",
+                "change_request", "management_review", "audit_programme")
 
 
 class TrailEntry(db.Model):

@@ -70,6 +70,13 @@ def _runs(user):
     return select(ProcedureRun.id).where(queries.visible_to(user))
 
 
+def _change_requests(user):
+    from portal.change_requests import queries
+    from portal.change_requests.models import ChangeRequest
+
+    return select(ChangeRequest.id).where(queries.visible_to(user))
+
+
 def _evidence(user):
     """Evidence items the reader may open (search/evidence.py may_read). That rule looks at
     every frozen hit, so it is evaluated in Python and handed to SQL as a list of ids."""
@@ -97,11 +104,26 @@ def _own_tokens(user):
     return select(ApiToken.id).where(ApiToken.user_id == user.id)
 
 
+def _management_reviews(user):
+    from portal.management_review import queries
+    from portal.management_review.models import ManagementReview
+
+    return select(ManagementReview.id).where(queries.visible_to(user))
+
+
+def _programmes(user):
+    from portal.audit.models import AuditProgramme
+
+    return select(AuditProgramme.id)  # every account reads the year's audit programme
+
+
 # object_type → the ids of such objects `user` may see. Forms are documents.
 RULES = {
     "document": _documents, "form": _documents, "revision": _revisions, "copy": _copies,
     "record": _records, "run": _runs, "audit": _audits, "finding": _findings, "action": _actions,
     "evidence": _evidence, "department": _departments, "user": _own_user, "token": _own_tokens,
+    "change_request": _change_requests, "management_review": _management_reviews,
+    "audit_programme": _programmes,
 }
 
 

@@ -1,22 +1,15 @@
 """Browser clients for the account tests: each request in its own application context (a
 fresh `flask.g`, as a real server gives), signed in through the login form."""
 import pytest
-from flask.testing import FlaskClient
 
-from portal.extensions import db
 from factories import PASSWORD
+from pages import PageClient
 
 
-class Browser(FlaskClient):
-    """One browser; the test's session is rolled back around each request so factory objects
-    are re-read afterwards and no snapshot of the test's is held while the request writes."""
-
-    def open(self, *args, **kwargs):
-        db.session.rollback()
-        with self.application.app_context():
-            response = super().open(*args, **kwargs)
-        db.session.rollback()
-        return response
+class Browser(PageClient):
+    """One browser (tests/pages.py: the test's session is rolled back around each request so
+    factory objects are re-read afterwards and no snapshot of the test's is held while the
+    request writes), signing in without a CSRF token."""
 
     def sign_in(self, username: str, password: str = PASSWORD, address: str = "127.0.0.1"):
         return self.post("/login", data={"username": username, "password": password},

@@ -96,3 +96,9 @@ def action(api, finding, owner):
         return response.get_json()
 
     return make
+
+
+@pytest.fixture
+def approver(f):
+    """赵国强, the 管理者代表 who approves the audit programme."""
+    return f.user("approver", username="zhaoguoqiang", name="赵国强")

@@ -234,11 +234,13 @@ def test_verification_rules(api, f, action, owner, depts):
     assert api.get(f"/actions/{act['id']}").get_json()["state"] == "completed"
 
 
-def test_an_auditor_who_owns_the_action_cannot_verify_it(api, f, finding, second_auditor):
+def test_an_auditor_who_owns_the_action_cannot_verify_it(api, f, finding, depts):
+    owning_auditor = f.user("auditor", department="SC")  # of the finding's department, so its owner
     act = api.post(f"/findings/{finding()['id']}/actions", json={
-        "owner": second_auditor.username, "due_date": "2099-01-01", "plan": "修订程序"}).get_json()
-    auditor_api = f.api(second_auditor)
-    auditor_api.post(f"/actions/{act['id']}/complete", json={"note": "完成"})
+        "owner": owning_auditor.username, "due_date": "2099-01-01", "plan": "修订程序"}).get_json()
+    auditor_api = f.api(owning_auditor)
+    assert auditor_api.post(f"/actions/{act['id']}/complete",
+                            json={"note": "完成", "root_cause": "程序未规定"}).status_code == 200
     assert auditor_api.post(f"/actions/{act['id']}/verify", json={"effective": True, "note": "x"}).status_code == 403
     controller = f.user("controller")
     assert f.api(controller).post(f"/actions/{act['id']}/verify",
@@ -321,22 +323,30 @@ def test_report_docx_carries_the_audit_in_chinese(api, running, finding, action)
         assert expected in text, expected
 
 
-def test_audit_programme_shows_coverage(api, f, planned, running):
+def test_audit_programme_shows_coverage(api, f, planned, running, finding):
+    """Audited only where a checklist result or a finding covers the cell; a reported audit
+    that never checked a cell leaves it not covered (portal/audit/coverage.py)."""
     f.department("YF", "研发部")
     other = planned(departments=["SH"], clauses=["ISO 9001:2015 9.2"])
+    item = api.post(f"/audits/{running['id']}/checklist", json={
+        "clause": "ISO 9001:2015 8.5.1", "department": "SH", "question": "服务过程是否受控？"}).get_json()
+    api.patch(f"/audits/{running['id']}/checklist/{item['id']}", json={"result": "conforming"})
+    finding()  # SC × 7.5.3
     api.post(f"/audits/{running['id']}/report")
     body = api.get("/audit-programme/2026").get_json()
     cells = {(c["department"], c["clause"]): c for c in body["cells"]}
     assert cells[("SC", "ISO 9001:2015 7.5.3")]["status"] == "audited"
     assert cells[("SC", "ISO 9001:2015 7.5.3")]["audits"] == [running["number"]]
+    assert cells[("SH", "ISO 9001:2015 8.5.1")]["status"] == "audited"
+    assert cells[("SH", "ISO 9001:2015 7.5.3")]["status"] == "not_covered"  # reported, never checked
     assert cells[("SH", "ISO 9001:2015 9.2")]["status"] == "planned"
     assert cells[("SH", "ISO 9001:2015 9.2")]["audits"] == [other["number"]]
     assert cells[("SC", "ISO 9001:2015 9.2")]["status"] == "not_covered"
     assert cells[("YF", "ISO 9001:2015 7.5.3")]["status"] == "not_covered"
     assert set(body["clauses"]) == {"ISO 9001:2015 7.5.3", "ISO 9001:2015 8.5.1", "ISO 9001:2015 9.2"}
-    assert body["summary"]["audited"] == 4  # SC and SH × the running audit's two clauses
+    assert body["summary"]["audited"] == 2
     assert api.get("/audit-programme/2025").get_json()["cells"] == []
-    assert api.get("/audit-programme/0").status_code == 400
+    assert api.get("/audit-programme/0").status_code == 404
 
 
 def test_an_audit_is_numbered_in_the_year_it_is_planned_for(planned):

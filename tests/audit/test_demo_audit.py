@@ -1,4 +1,4 @@
-"""`portal demo` carries one internal audit built through the audit services (CONTRACT.md
+"""`portal demo` carries two internal audits built through the audit services (CONTRACT.md
 "Command line": demo data with an audit)."""
 from datetime import datetime, timezone
 
@@ -14,8 +14,8 @@ def test_demo_has_a_closed_audit_with_checklist_findings_and_a_verified_action(c
     result = cli("demo", "--no-serve")
     assert result.exit_code == 0, result.output
     db.session.rollback()
-    audit = db.session.execute(select(Audit)).scalar_one()
-    assert audit.state == "closed" and audit.summary and audit.conclusion
+    audit = db.session.execute(select(Audit).where(Audit.state == "closed")).scalar_one()
+    assert audit.summary and audit.conclusion and audit.opening_notes and audit.closing_notes
     assert {d.code for d in audit.departments} == {"SH", "ZB"}
     assert audit.checklist and all(item.result for item in audit.checklist)
     # Auditors never audit their own department.
@@ -23,17 +23,47 @@ def test_demo_has_a_closed_audit_with_checklist_findings_and_a_verified_action(c
     assert all(u.department_id not in audited for u in audit.auditors)
     by_class = {x.classification: x for x in audit.findings}
     assert set(by_class) == {"minor", "observation"}
+    # raised from their 检查表 rows and acknowledged by someone of the audited department
+    assert all(x.checklist_item is not None and x.checklist_item.result in ("nonconforming", "observation")
+               for x in audit.findings)
+    assert all(x.acknowledged_by.department_id == x.department_id for x in audit.findings)
     minor = by_class["minor"]
     assert minor.evidence and minor.actions
     action = minor.actions[0]
-    assert action.state == "closed" and action.verified_effective is True
+    assert action.state == "closed" and action.verified_effective is True and action.root_cause
     assert action.verified_by_id != action.owner_id
     actions = set(db.session.execute(select(TrailEntry.action).where(
         TrailEntry.object_type.in_(("audit", "finding", "action")))).scalars())
-    assert {"audit.create", "audit.start", "audit.report", "audit.close", "finding.create",
-            "action.create", "action.complete", "action.verify"} <= actions
+    assert {"audit.create", "audit.start", "audit.notes", "audit.report", "audit.close", "finding.create",
+            "finding.acknowledge", "action.create", "action.complete", "action.verify",
+            "action.escalate"} <= actions
     db.session.rollback()
     assert cli("verify-trail").exit_code == 0
+
+
+def test_demo_has_a_second_audit_with_actions_in_every_state(cli):
+    """Reported with a clause left unchecked (the warning is in the trail); one action found not
+    effective and reopened, one completed waiting for verification, one overdue and escalated."""
+    from portal.audit.models import CorrectiveAction
+    from portal.notifications.models import Notification
+
+    assert cli("demo", "--no-serve").exit_code == 0
+    db.session.rollback()
+    audit = db.session.execute(select(Audit).where(Audit.state == "reported")).scalar_one()
+    assert {d.code for d in audit.departments} == {"SH", "SC"} and len(audit.findings) == 3
+    report = db.session.execute(select(TrailEntry).where(
+        TrailEntry.object_type == "audit", TrailEntry.object_id == audit.id,
+        TrailEntry.action == "audit.report")).scalar_one()
+    assert any("10.2" in w for w in report.after["warnings"])
+    actions = {a.owner.username: a for x in audit.findings for a in x.actions}
+    reopened, waiting, overdue = actions["sunli"], actions["liuyang"], actions["zhangwei"]
+    assert (reopened.state, reopened.reopened_count, reopened.verified_effective) == ("open", 1, False)
+    assert waiting.state == "completed" and waiting.verify_after > waiting.completed_at.date()
+    assert overdue.state == "open" and overdue.reminded_at and overdue.escalated_at
+    kinds = set(db.session.execute(select(Notification.kind).where(
+        Notification.link.in_([f"/actions/{a.id}" for a in actions.values()]))).scalars())
+    assert {"action_assigned", "action_reopened", "action_due", "action_overdue"} <= kinds
+    assert db.session.execute(select(CorrectiveAction).where(CorrectiveAction.state == "closed")).scalars().all()
 
 
 @pytest.mark.parametrize("loaded_on", [None, datetime(2026, 4, 10, 1, tzinfo=timezone.utc)])

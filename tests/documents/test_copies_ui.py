@@ -12,11 +12,11 @@ from urllib.parse import urljoin, urlparse
 
 import openpyxl
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from factories import PASSWORD
+from pages import signed_in
 from portal import clock
 from portal.documents import distribution
 from portal.documents.models import ControlledCopy, Document, PeriodicReview
@@ -28,18 +28,7 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # --------------------------------------------------------------------------- plumbing
-
-
-class PageClient(FlaskClient):
-    """Each request in its own application context (fresh flask.g), like a real server; the
-    test's session is rolled back around it so factory objects are re-read afterwards."""
-
-    def open(self, *args, **kwargs):
-        db.session.rollback()
-        with self.application.app_context():
-            response = super().open(*args, **kwargs)
-        db.session.rollback()
-        return response
+# (the browser, signed in through the login form, is tests/pages.py)
 
 
 class Form:
@@ -161,14 +150,8 @@ def follow(client, response) -> Page:
 
 @pytest.fixture
 def login_as(app):
-    def go(user) -> PageClient:
-        client = PageClient(app, app.response_class, use_cookies=True)
-        client.get("/login?lang=en")
-        page = open_page(client, "/login")
-        form = page.form("/login", having="password").set("username", user.username).set("password", PASSWORD)
-        assert submit(client, form).status_code == 302, page.flashes("error")
-        return client
-    return go
+    """login_as(user) → a PageClient signed in as the user, in English."""
+    return lambda user: signed_in(app, user, lang="en")
 
 
 def count(model) -> int:

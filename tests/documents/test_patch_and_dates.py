@@ -3,46 +3,28 @@
 after which the document could never take a new revision). Each refusal is a 422 naming the
 field, and nothing changes."""
 import io
-import re
 from datetime import date, datetime, timezone
 
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from factories import PASSWORD
+from pages import signed_in
 from portal.documents import workflow
 from portal.documents.models import Document, Revision
 from portal.extensions import db
 from portal.trail.models import TrailEntry
-
-CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def trail_count() -> int:
     return db.session.execute(select(func.count()).select_from(TrailEntry)).scalar()
 
 
-class PageClient(FlaskClient):
-    """Each request in its own application context, the test's session rolled back around it."""
-
-    def open(self, *args, **kwargs):
-        db.session.rollback()
-        with self.application.app_context():
-            response = super().open(*args, **kwargs)
-        db.session.rollback()
-        return response
-
-
 @pytest.fixture
 def login(app):
+    """login(user) → (a PageClient signed in as the user, in English; a CSRF token for its posts)."""
     def make(user):
-        client = PageClient(app, app.response_class, use_cookies=True)
-        token = CSRF_RE.search(client.get("/login?lang=en").get_data(as_text=True)).group(1)
-        response = client.post("/login", data={"csrf_token": token, "username": user.username,
-                                               "password": PASSWORD})
-        assert response.status_code in (302, 303)
-        return client, token
+        client = signed_in(app, user, lang="en")
+        return client, client.csrf
     return make
 
 

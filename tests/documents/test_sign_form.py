@@ -2,28 +2,14 @@
 a refused signature comes back with exactly what was entered (never 同意 by default), the
 form states what is being signed before the password, and only a signer whose turn has come
 gets a form."""
-import re
 from html.parser import HTMLParser
 
 import pytest
-from flask.testing import FlaskClient
 
 from factories import PASSWORD
+from pages import signed_in
 from portal.documents.models import Revision, Signature
 from portal.extensions import db
-
-CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-class PageClient(FlaskClient):
-    """Each request in its own application context, the test's session rolled back around it."""
-
-    def open(self, *args, **kwargs):
-        db.session.rollback()
-        with self.application.app_context():
-            response = super().open(*args, **kwargs)
-        db.session.rollback()
-        return response
 
 
 class SignForms(HTMLParser):
@@ -84,14 +70,8 @@ def sign_forms(html: str) -> list[dict]:
 
 @pytest.fixture
 def login(app):
-    def make(user):
-        client = PageClient(app, app.response_class, use_cookies=True)
-        token = CSRF_RE.search(client.get("/login?lang=en").get_data(as_text=True)).group(1)
-        response = client.post("/login", data={"csrf_token": token, "username": user.username,
-                                               "password": PASSWORD})
-        assert response.status_code in (302, 303)
-        return client
-    return make
+    """login(user) → a PageClient signed in as the user, in English."""
+    return lambda user: signed_in(app, user, lang="en")
 
 
 @pytest.fixture

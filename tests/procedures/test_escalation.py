@@ -82,3 +82,47 @@ def test_the_dashboard_lists_overdue_steps_for_the_responsible_and_the_manager(n
         html = browser(user).get("/").get_data(as_text=True)
         assert (run["number"] in html) is sees, user.username
 
+
+
+def test_many_overdue_steps_are_escalated_batch_by_batch_in_one_chained_trail(now, frozen, staff, controller,
+                                                                             procedure, start):
+    from portal.trail.services import verify_chain
+
+    proc = procedure([{"name": "受理", "due_hours": 1}, {"name": "派工", "due_hours": 2}])
+    runs = [start(staff, proc) for _ in range(7)]
+    frozen(now + timedelta(hours=3))
+    assert escalate_overdue(batch=3) == 14 and escalate_overdue(batch=3) == 0
+    got = sorted((e.object_id, e.after["step"]) for e in escalations())
+    assert got == sorted((r["id"], i) for r in runs for i in (0, 1))
+    assert sorted(user for user, _, _ in notices()) == sorted([staff.id, controller.id] * 14)
+    assert verify_chain().ok
+
+
+def test_two_rounds_at_once_send_each_notice_once(app, now, frozen, staff, controller, procedure, start):
+    """Two jobs rounds (two server processes, or a round that outlived its minute) claim
+    different steps: the one that sets a step's escalated_at sends its notice."""
+    import threading
+
+    runs = [start(staff, procedure([{"name": "受理", "due_hours": 1}])) for _ in range(10)]
+    frozen(now + timedelta(hours=2))
+    db.session.commit()
+    barrier, sent, errors = threading.Barrier(2), [], []
+
+    def round_():
+        with app.app_context():
+            try:
+                barrier.wait()
+                sent.append(escalate_overdue(batch=2))
+            except Exception as exc:  # reported below: an exception in a thread fails nothing
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=round_) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors and sum(sent) == 10
+    assert sorted(e.object_id for e in escalations()) == sorted(r["id"] for r in runs)
+    assert sorted(user for user, _, _ in notices()) == sorted([staff.id, controller.id] * 10)

@@ -6,28 +6,16 @@ from html.parser import HTMLParser
 from urllib.parse import urljoin, urlparse
 
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from factories import PASSWORD
+from pages import PageClient, signed_in
 from portal.extensions import db
 from portal.search import indexer
 from portal.search.models import Evidence
 
 
-# --- plumbing (like tests/ui/test_ui_flows.py) -------------------------------------------------
-
-class PageClient(FlaskClient):
-    """Every request in an application context of its own, like a real server."""
-
-    def open(self, *args, **kwargs):
-        db.session.rollback()
-        with self.application.app_context():
-            response = super().open(*args, **kwargs)
-        db.session.rollback()
-        return response
-
+# --- plumbing (like tests/ui/test_ui_flows.py; the browser is tests/pages.py) -----------------
 
 class Form:
     def __init__(self, page_url: str, attrs: dict):
@@ -138,17 +126,8 @@ def drain(app):
 
 @pytest.fixture
 def login_as(app):
-    def go(user) -> PageClient:
-        client = PageClient(app, app.response_class, use_cookies=True)
-        client.get("/login?lang=en")
-        page = open_page(client, "/login")
-        form = next(f for f in page.forms if "password" in f.names())
-        form.set("username", user.username).set("password", PASSWORD)
-        response = submit_post(client, form)
-        assert response.status_code == 302, response.get_data(as_text=True)[:500]
-        return client
-
-    return go
+    """login_as(user) → a PageClient signed in as the user, in English."""
+    return lambda user: signed_in(app, user, lang="en")
 
 
 def evidence_count() -> int:

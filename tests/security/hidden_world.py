@@ -24,12 +24,12 @@ HIDDEN_FROM_BOTH = [
     "MKCONFTITLE", "MKCONFBODY", "MKCONFSUMMARY", "MKCONFCODE", "MKCONFFORMTITLE", "MKCONFFORMCODE",
     "MKCONFFIELD", "MKCONFRECVALUE", "MKCONFNEWVALUE", "MKCONFCORRECT", "MKCONFATTACH", "MKCONFVOID",
     "MKDRAFTSUMMARY", "MKDRAFTREASON", "MKDRAFTBODY", "MKREJECTCOMMENT", "MKCONFPROCTITLE", "MKCONFPROC",
-    "MKCONFSTEP", "MKCONFRUN",
+    "MKCONFSTEP", "MKCONFRUN", "MKCONFCR", "MKCONFCOMPLAINT", "MKPLANNEDREVIEW",
 ]
 HIDDEN_FROM_REVIEWER = [
     "MKSUPERSEDED", "MKNEVERRELEASED", "MKNEVERBODY", "MKOBSOLETEDOC", "MKOBSOLETEREASON",
     "MKOBSOLETEFORM", "MKOBSOLETEREC", "MKUNREPORTEDAUDIT", "MKUNREPORTEDFINDING",
-    "MKUNREPORTEDACTION", "MKUNREPORTEDCHECK",
+    "MKUNREPORTEDACTION", "MKUNREPORTEDCHECK", "MKNEVERCR",
 ]
 PROBE = "mkprobe"  # a word every hidden text holds, to search for
 CLAUSE = "ISO 9001:2015 7.5.3"
@@ -100,6 +100,12 @@ def build(f, pdf: bytes) -> World:
     old = f.document(ctl, code="QP-OLD-01", title=f"MKOBSOLETEDOC {PROBE}", department="QA")
     f.effective(old, controller=ctl, body="<p>旧程序</p>")
     workflow.obsolete_document(ctl, old, {"reason": f"MKOBSOLETEREASON {PROBE}"})
+    # Change requests are seen with their document: the confidential one's, the unreleased one's.
+    from portal.change_requests import services as change_requests
+
+    for author, doc, marker in ((secstaff, conf, "MKCONFCR"), (ctl, never, "MKNEVERCR")):
+        change_requests.raise_request(author, doc, {"reason": f"{marker} {PROBE}", "change_level": "minor",
+                                                    "proposed_change": f"{marker} {PROBE}"})
 
     # Forms: a confidential one with corrected, attached and voided records; an obsolete one; a public one.
     cform = _form(f, ctl, secstaff, "MKCONFFORMCODE", f"MKCONFFORMTITLE {PROBE}", "SEC", "confidential",
@@ -167,17 +173,38 @@ def build(f, pdf: bytes) -> World:
     runs.start_run(ctl, pproc, {"subject": "公开的报修", "department": "QA"})
     objectives.create_objective(ctl, {"name": "公开表单记录数", "target": 1, "comparison": ">=", "unit": "count",
                                       "frequency": "month", "measure": {"kind": "count", "form_id": pform.id}})
+    _management_reviews(f, ctl, secstaff, lead)
     indexer.drain_outbox()
     db.session.commit()
     w.ids = _all_ids()
     return w
 
 
+def _management_reviews(f, ctl, secstaff, lead) -> None:
+    """A planned review (its participants and controllers see it) and a closed one (everyone
+    reads it) whose inputs count a confidential complaint form without naming it."""
+    from portal.management_review import services as reviews
+
+    complaints = _form(f, ctl, secstaff, "MKCONFCOMPLAINT", f"MKCONFCOMPLAINT 客户投诉 {PROBE}", "SEC",
+                       "confidential")
+    records.issue_record(secstaff, complaints, {"data": {"customer": "投诉客户"}})
+    plan = {"period_from": (clock.today() - timedelta(days=30)).isoformat(), "period_to": clock.today().isoformat(),
+            "meeting_date": clock.today().isoformat(), "chair": ctl.username, "members": [lead.username]}
+    reviews.create_review(ctl, {**plan, "title": f"MKPLANNEDREVIEW {PROBE}"})
+    closed = reviews.create_review(ctl, {**plan, "title": "已批准的管理评审"})
+    reviews.hold_review(ctl, closed)
+    reviews.approve_review(ctl, closed, {"conclusion": {"suitable": True, "adequate": True, "effective": True},
+                                         "summary": "体系有效", "password": PASSWORD})
+
+
 def _all_ids() -> dict:
     from sqlalchemy import select
 
+    from portal.accounts.models import User
     from portal.audit.models import Audit, AuditChecklistItem, CorrectiveAction, Finding
+    from portal.change_requests.models import ChangeRequest
     from portal.documents.models import ControlledCopy, Document, Revision
+    from portal.management_review.models import ManagementReview
     from portal.objectives.models import Objective
     from portal.procedures.models import ProcedureRun
     from portal.records.models import Attachment, Record
@@ -186,6 +213,7 @@ def _all_ids() -> dict:
     models = {"document": Document, "revision": Revision, "record": Record, "attachment": Attachment,
               "copy": ControlledCopy, "audit": Audit, "finding": Finding, "action": CorrectiveAction,
               "checklist": AuditChecklistItem, "evidence": Evidence, "run": ProcedureRun,
-              "objective": Objective}
+              "objective": Objective, "change_request": ChangeRequest, "management_review": ManagementReview,
+              "user": User}
     return {kind: list(db.session.execute(select(model.id).order_by(model.id)).scalars())
             for kind, model in models.items()}

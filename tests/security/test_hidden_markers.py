@@ -10,7 +10,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from records.conftest import PageClient, browser, kit  # noqa: F401  (shared fixtures)
+from pages import PageClient
+from records.conftest import browser, kit  # noqa: F401  (shared fixtures)
 from security.hidden_world import HIDDEN_FROM_BOTH, HIDDEN_FROM_REVIEWER, PROBE, build
 
 TAG = re.compile(r"<[^>]+>")
@@ -19,12 +20,15 @@ ARGUMENT = re.compile(r"<(?:int:)?(\w+)>")
 ID_KINDS = {"doc_id": "document", "form_id": "document", "rev_id": "revision", "record_id": "record",
             "attachment_id": "attachment", "copy_id": "copy", "audit_id": "audit",
             "finding_id": "finding", "action_id": "action", "evidence_id": "evidence", "run_id": "run",
-            "objective_id": "objective"}
+            "objective_id": "objective", "cr_id": "change_request",
+            "review_id": "management_review", "user_id": "user"}
 SEARCHES = [f"q={PROBE}", f"q={PROBE}&state=any", "kind=document&state=any", "kind=record&state=any",
-            "kind=finding&state=any", "kind=action&state=any", "kind=run&state=any", "state=any&sort=date&per_page=100"]
+            "kind=finding&state=any", "kind=action&state=any", "kind=run&state=any", "kind=change_request&state=any",
+            "kind=management_review&state=any", "state=any&sort=date&per_page=100"]
 TRAIL_TYPES = {"document": "document", "revision": "revision", "record": "record", "copy": "copy",
                "audit": "audit", "finding": "finding", "action": "action", "evidence": "evidence",
-               "run": "run"}
+               "run": "run", "change_request": "change_request",
+               "management_review": "management_review"}
 
 
 def _text(response) -> str:
@@ -70,7 +74,8 @@ def _urls(app, world) -> list[str]:
     urls += ["/api/v1/documents?per_page=100&q=mk", "/documents?q=mk",
              "/api/v1/records?per_page=100", "/api/v1/actions?per_page=100", "/api/v1/audits?per_page=100",
              "/api/v1/copies?per_page=100", "/api/v1/evidence?per_page=100", "/api/v1/runs?per_page=100",
-             "/runs?state=open", "/api/v1/runs?overdue=1"]
+             "/runs?state=open", "/api/v1/runs?overdue=1", "/api/v1/change-requests?per_page=100",
+             "/change-requests?state=open", "/api/v1/management-reviews?per_page=100"]
     urls += [f"/api/v1/evidence?finding_id={i}" for i in ids["finding"]]
     urls += [f"/api/v1/evidence?audit_id={i}" for i in ids["audit"]]
     return urls

@@ -11,7 +11,6 @@ from html.parser import HTMLParser
 from urllib.parse import urljoin, urlparse
 
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
@@ -22,29 +21,13 @@ from portal.documents.models import Document, Revision
 from portal.extensions import db
 from portal.trail.models import TrailEntry
 from factories import PASSWORD
+from pages import PageClient, signed_in
 
 CSRF_RE = re.compile(r'<input type="hidden" name="csrf_token" value="([^"]+)"')
 
 
 # --------------------------------------------------------------------------- plumbing
-
-
-class PageClient(FlaskClient):
-    """A test client whose every request runs in its own application context.
-
-    The `app` fixture keeps one application context pushed for the whole test, so by
-    default all requests would share one `flask.g` (Flask-Login caches the user there,
-    Flask-Babel the locale). A real server gives each request a fresh context; so does
-    this client. The test's own session is rolled back around each request so that
-    objects built by the factories are re-read from the database afterwards.
-    """
-
-    def open(self, *args, **kwargs):
-        db.session.rollback()
-        with self.application.app_context():
-            response = super().open(*args, **kwargs)
-        db.session.rollback()
-        return response
+# (the browser, signed in through the login form, is tests/pages.py)
 
 
 class Form:
@@ -219,18 +202,11 @@ def web(new_client):
 
 
 @pytest.fixture
-def login_as(new_client):
+def login_as(app):
     """A client logged in through the login form, optionally switched to English."""
 
     def go(user, english: bool = True) -> PageClient:
-        client = new_client()
-        if english:
-            client.get("/login?lang=en")
-        page = open_page(client, "/login")
-        form = page.form(having="password").set("username", user.username).set("password", PASSWORD)
-        response = submit(client, form)
-        assert response.status_code == 302, page.flashes()
-        return client
+        return signed_in(app, user, lang="en" if english else None)
 
     return go
 
