@@ -5,9 +5,6 @@ Revises: ffbc537015c6
 Create Date: 2026-12-05 14:06:02.393938
 
 """
-import warnings
-from contextlib import contextmanager
-
 from alembic import op
 import sqlalchemy as sa
 
@@ -44,24 +41,13 @@ WHERE json_typeof(j.value) IN ('number', 'boolean')
 """
 
 
-@contextmanager
-def _quiet_reflection():
-    """SQLite's batch copy of run_step reflects the tables it refers to; the user table's
-    expression index (uq_user_username_lower) cannot be reflected, is not copied, and must not
-    fail the migration where warnings are errors (the test suite)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index",
-                                sa.exc.SAWarning)
-        yield
-
-
 def upgrade():
-    with _quiet_reflection():
+    with portal.database.quiet_index_reflection():
         _upgrade()
 
 
 def downgrade():
-    with _quiet_reflection():
+    with portal.database.quiet_index_reflection():
         _downgrade()
 
 

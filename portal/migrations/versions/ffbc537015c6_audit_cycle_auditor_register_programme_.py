@@ -5,9 +5,6 @@ Revises: 3d7741be8e4e
 Create Date: 2026-12-05 13:59:22.546978
 
 """
-import warnings
-from contextlib import contextmanager
-
 from alembic import op
 import sqlalchemy as sa
 
@@ -21,24 +18,13 @@ branch_labels = None
 depends_on = None
 
 
-@contextmanager
-def _quiet_reflection():
-    """SQLite's batch copy reflects the tables a table refers to; the user table's expression
-    index (uq_user_username_lower) cannot be reflected, is not copied, and must not fail the
-    migration where warnings are errors (the test suite)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index",
-                                sa.exc.SAWarning)
-        yield
-
-
 def upgrade():
-    with _quiet_reflection():
+    with portal.database.quiet_index_reflection():
         _upgrade()
 
 
 def downgrade():
-    with _quiet_reflection():
+    with portal.database.quiet_index_reflection():
         _downgrade()
 
 
