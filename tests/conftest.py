@@ -19,6 +19,10 @@ def _worker_database(url: str | None) -> str | None:
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not url or not worker:
         return url
+    if os.environ.get("PORTAL_TEST_DATABASE_WORKER") == worker:
+        # conftest imported again (`from conftest import …` under importlib import mode):
+        # the URL is already this worker's, and dropping it would empty the live database
+        return url
     from sqlalchemy.engine import make_url
 
     base = make_url(url)
@@ -28,7 +32,9 @@ def _worker_database(url: str | None) -> str | None:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
+    url = base.set(database=name).render_as_string(hide_password=False)
+    os.environ["PORTAL_TEST_DATABASE_URL"], os.environ["PORTAL_TEST_DATABASE_WORKER"] = url, worker
+    return url
 
 
 PG_URL = _worker_database(os.environ.get("PORTAL_TEST_DATABASE_URL"))

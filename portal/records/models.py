@@ -114,8 +114,10 @@ class RecordValue(db.Model):
 
 
 def _storable(text: str) -> bool:
-    """Services refuse lone surrogates, but a row written before that check may hold one,
-    and no database can store it as text."""
+    """Services refuse lone surrogates and NUL, but a row written before those checks may
+    hold one: no database stores a lone surrogate as text, and PostgreSQL no NUL."""
+    if "\x00" in text:
+        return False
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
