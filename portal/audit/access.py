@@ -11,6 +11,11 @@ def require_auditor(actor, what: str) -> None:
     require_role(actor, RUN_AUDITS, what)
 
 
+def may_audit(actor) -> bool:
+    """require_auditor as a question (pages show the planning forms only then)."""
+    return not actor.is_read_only and actor.role in RUN_AUDITS
+
+
 def require_on_audit(actor, audit: Audit, what: str) -> None:
     require_auditor(actor, what)
     reason = _why_not_on_audit(actor, audit)
@@ -39,8 +44,7 @@ def _why_not_on_audit(actor, audit: Audit) -> str | None:
 
 def may_run_audit(actor, audit: Audit) -> bool:
     """Whether `actor` may take the audit's steps (the page shows its forms only then)."""
-    return (not actor.is_read_only and actor.role in RUN_AUDITS
-            and _why_not_on_audit(actor, audit) is None)
+    return may_audit(actor) and _why_not_on_audit(actor, audit) is None
 
 
 def lock_row(obj):

@@ -8,8 +8,7 @@ from flask_login import current_user, login_required
 
 from portal import clock
 from portal.accounts import services as accounts
-from portal.accounts.permissions import RUN_AUDITS
-from portal.audit import coverage, programme, proposal
+from portal.audit import access, coverage, programme, proposal
 from portal.audit.clauses import list_clauses
 from portal.audit.qualification import catalogue_standards
 from portal.documents.exports import XLSX_MIME, attachment
@@ -19,10 +18,6 @@ from portal.extensions import db
 bp = Blueprint("programme", __name__, template_folder="templates")
 
 
-def _may_plan(user) -> bool:
-    return user.role in RUN_AUDITS and not user.is_read_only
-
-
 def _page(year: int, status: int = 200, **extra):
     data = coverage.matrix(current_user, year)
     grid = {(c["department"], c["clause"]): c for c in data["cells"]}
@@ -30,7 +25,7 @@ def _page(year: int, status: int = 200, **extra):
     values = extra.pop("values", None) or (programme.programme_state(current) or {})
     return render_template(
         "audit/programme.html", data=data, grid=grid, year=year, values=values, errors=extra.pop("errors", {}),
-        may_plan=_may_plan(current_user), may_approve=current_user.role in programme.APPROVERS,
+        may_plan=access.may_audit(current_user), may_approve=current_user.role in programme.APPROVERS,
         standards=catalogue_standards(), departments=accounts.list_departments(active_only=True),
         clauses=list_clauses(), today=clock.today(), **extra), status
 

@@ -57,6 +57,33 @@ def may_raise(user, doc: Document) -> bool:
             and can_view_document(user, doc))
 
 
+def check_may_raise(user, doc: Document) -> None:
+    """Why `user` may not ask for a change of `doc`, as the exception the form and the API
+    both answer with (checked before the form is even shown)."""
+    require_writer(user)
+    if doc.status == "obsolete":
+        raise InvalidState(_("Document %(code)s is obsolete: it is no longer changed.", code=doc.code),
+                           code="document_obsolete")
+    if not may_raise(user, doc):
+        raise NotAllowed(_("You may not request changes to this document."))
+
+
+def _writes_revisions(user) -> bool:
+    return user.is_active and not user.is_read_only and user.role in AUTHOR
+
+
+def may_write_draft(user, doc: Document) -> bool:
+    """Who may be named to write the draft an accepted request opens: someone who writes
+    revisions and already sees the document (writing a draft makes a confidential one theirs)."""
+    from portal.documents.queries import can_view_document
+
+    return _writes_revisions(user) and can_view_document(user, doc)
+
+
+def eligible_authors(doc: Document) -> list[User]:
+    return [u for u in accounts.list_users() if may_write_draft(u, doc)]
+
+
 def may_decide(user, cr: ChangeRequest) -> bool:
     return (user is not None and user.is_active and not user.is_read_only
             and may_review(user, cr.document))
@@ -97,11 +124,7 @@ def raise_request(actor, doc: Document, payload: dict) -> ChangeRequest:
     level = f.choice("change_level", CHANGE_LEVELS, required=True)
     action = _action(actor, f)
     f.done(_("Invalid change request."))
-    if doc.status == "obsolete":
-        raise InvalidState(_("Document %(code)s is obsolete: it is no longer changed.", code=doc.code),
-                           code="document_obsolete")
-    if not may_raise(actor, doc):
-        raise NotAllowed(_("You may not request changes to this document."))
+    check_may_raise(actor, doc)
     now = clock.now()
     cr = ChangeRequest(number=numbering.next_number(NUMBER_SCHEME, NUMBER_PATTERN, "", None, now),
                        document=doc, reason=reason, proposed_change=proposed, change_level=level,
@@ -146,7 +169,7 @@ def _author(f: Fields, actor, doc: Document) -> User:
     user = accounts.find_user(name)
     if user is None:
         f.fail("author", _("unknown user %(name)s", name=name))
-    elif not user.is_active or user.is_read_only or user.role not in AUTHOR:
+    elif not _writes_revisions(user):
         f.fail("author", _("%(name)s may not write revisions", name=name))
     elif not can_view_document(user, doc):
         f.fail("author", _("%(name)s may not see this document", name=name))

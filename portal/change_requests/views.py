@@ -5,13 +5,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from portal.accounts import services as accounts
-from portal.accounts.permissions import AUTHOR
+from portal.accounts.permissions import require_writer
 from portal.change_requests import queries, services
 from portal.change_requests.models import CHANGE_LEVELS, CHANGE_REQUEST_STATES, ChangeRequest
 from portal.change_requests.serializers import visible_action
 from portal.documents import queries as documents
-from portal.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
+from portal.errors import NotFound, ValidationFailed
 from portal.extensions import db
 from portal.trail.models import TrailEntry
 from portal.trail.visibility import restrict
@@ -71,12 +70,10 @@ def _document_from_form(doc):
 @login_required
 def new(doc_id: int | None = None):
     """Raise a change request on a document, from its page or from a corrective action."""
-    if current_user.is_read_only:
-        raise NotAllowed(_("This account is read-only."), code="read_only")
+    require_writer(current_user)
     doc = documents.get_document(current_user, doc_id) if doc_id is not None else None
-    if doc is not None and doc.status == "obsolete":
-        raise InvalidState(_("Document %(code)s is obsolete: it is no longer changed.", code=doc.code),
-                           code="document_obsolete")
+    if doc is not None:
+        services.check_may_raise(current_user, doc)
     action = _action_from_args()
     context = dict(doc=doc, action=action, levels=CHANGE_LEVELS)
     if request.method == "GET":
@@ -107,8 +104,7 @@ def _history(cr) -> list[TrailEntry]:
 
 def _show(cr, status=200, errors=None, values=None):
     may_decide = cr.state == "open" and services.may_decide(current_user, cr)
-    writers = [u for u in accounts.list_users() if u.is_active and not u.is_read_only and u.role in AUTHOR
-               and documents.can_view_document(u, cr.document)] if may_decide else []
+    writers = services.eligible_authors(cr.document) if may_decide else []
     revision = cr.revision if cr.revision and documents.can_view_revision(current_user, cr.revision) else None
     return render_template("change_requests/show.html", cr=cr, may_decide=may_decide, writers=writers,
                            action=visible_action(current_user, cr), revision=revision, history=_history(cr),

@@ -75,11 +75,16 @@ def _person(f: Fields, field: str, username) -> User | None:
 
 # --- planning ----------------------------------------------------------------------------
 
-def create_review(actor, payload: dict) -> ManagementReview:
-    """Plan a review: its period, meeting date, chair and members (a controller or an approver)."""
+def require_planner(actor) -> None:
+    """The refusal of create_review, also checked before its form is shown."""
     require_writer(actor)
     if actor.role not in ORGANISERS:
         raise NotAllowed(_("Only a document controller or an approver may plan a management review."))
+
+
+def create_review(actor, payload: dict) -> ManagementReview:
+    """Plan a review: its period, meeting date, chair and members (a controller or an approver)."""
+    require_planner(actor)
     f = Fields(payload)
     title = f.text("title", 300, required=True)
     first = _in_range(f, "period_from", f.day("period_from", required=True))

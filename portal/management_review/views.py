@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from portal.accounts import services as accounts
 from portal.documents.exports import DOCX_MIME, attachment
-from portal.errors import DomainError, NotAllowed, ValidationFailed
+from portal.errors import DomainError, ValidationFailed
 from portal.extensions import db
 from portal.management_review import inputs as review_inputs
 from portal.management_review import queries, services
@@ -53,8 +53,7 @@ def _render_new(values: dict, errors: dict, status: int = 200):
 @login_required
 def new():
     """Plan a review (controllers and approvers)."""
-    if not services.may_create(current_user):
-        raise NotAllowed(_("Only a document controller or an approver may plan a management review."))
+    services.require_planner(current_user)
     if request.method == "GET":
         return _render_new({}, {})
     values = _plan_from_form()
